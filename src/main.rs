@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("bootstrap: work in progress");
+    std::process::exit(1);
+}
