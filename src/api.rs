@@ -1,0 +1,572 @@
+//! The Lambda Runtime API client: where the API lives, the calls it offers,
+//! and what each of its answers means for the loop.
+//!
+//! Everything that touches HTTP is here, so the loop in `main.rs` and the
+//! handler never see a URL, a status code or a header.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use serde_json::Value;
+use ureq::Agent;
+use ureq::http::{HeaderMap, Response};
+
+/// The environment variable that holds the API's address.
+pub const ADDRESS_VARIABLE: &str = "AWS_LAMBDA_RUNTIME_API";
+
+/// Lambda's synchronous payload limit: 6 MiB plus 100 bytes, the exact
+/// figure AWS's emulator enforces. An event this size is read whole.
+pub const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024 + 100;
+
+/// Buffer sizes for the one connection. ureq's defaults (128 KiB each) are
+/// zero-filled on the first request: over a million instructions of start-up
+/// for nothing. Runtime API headers are a few KiB at most (the client
+/// context, the largest, is capped at 3,583 bytes).
+const BUFFER_BYTES: usize = 16 * 1024;
+
+/// The API's error bodies are a line of JSON; anything bigger is not worth
+/// reading, only draining.
+const MAX_STATUS_BODY_BYTES: u64 = 64 * 1024;
+
+/// What the runtime knows about one invocation, from the `/next` answer's
+/// `Lambda-Runtime-*` headers. Everything but the request id is optional:
+/// emulators leave out headers real Lambda sends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// `Lambda-Runtime-Aws-Request-Id`, checked by [`valid_request_id`].
+    pub request_id: String,
+    /// `Lambda-Runtime-Deadline-Ms`: Unix epoch milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
+    pub invoked_function_arn: Option<String>,
+    /// `Lambda-Runtime-Trace-Id`, also put in `_X_AMZN_TRACE_ID`.
+    pub trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context`: JSON from the mobile SDKs.
+    pub client_context: Option<String>,
+    /// `Lambda-Runtime-Cognito-Identity`: JSON from the mobile SDKs.
+    pub cognito_identity: Option<String>,
+    /// `Lambda-Runtime-Aws-Tenant-Id`, for multi-tenant functions.
+    pub tenant_id: Option<String>,
+    /// `Lambda-Runtime-Invocation-Id`: echoed on this invocation's answer.
+    pub invocation_id: Option<String>,
+}
+
+/// One event to handle. The event is an error when the runtime could not
+/// read it (too large); that error is the invocation's answer.
+pub struct Invocation {
+    pub context: Context,
+    pub event: Result<Vec<u8>, Diagnostic>,
+}
+
+/// An error reported to Lambda, which shows it to the caller. `error_type`
+/// must look like `Runtime.Xxx` (found by the runtime) or `Function.Xxx`
+/// (found by the handler): Lambda rewrites any other shape to
+/// `Runtime.Unknown`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(error_type: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            error_type,
+            message: message.into(),
+        }
+    }
+
+    /// The body Lambda expects on `/error` and `/init/error`.
+    fn to_json(&self) -> Vec<u8> {
+        let body = serde_json::json!({
+            "errorMessage": self.message,
+            "errorType": self.error_type,
+        });
+        body.to_string().into_bytes()
+    }
+}
+
+/// Why the runtime cannot go on. Each of these ends the process: Lambda
+/// then answers any open invocation with `Runtime.ExitError` and starts a
+/// fresh sandbox.
+#[derive(Debug)]
+pub enum Error {
+    /// `AWS_LAMBDA_RUNTIME_API` is not set: there is no API to talk to.
+    MissingAddress,
+    /// `AWS_LAMBDA_RUNTIME_API` is set but is not an address we can use.
+    BadAddress(String),
+    /// The connection failed, dropped, or carried something that isn't HTTP.
+    Transport { call: &'static str, source: ureq::Error },
+    /// The API answered with a status that means "stop" (403 on `/next`,
+    /// 500 from any call).
+    Status { call: &'static str, status: u16 },
+    /// `/next` gave an invocation without a request id.
+    MissingRequestId,
+    /// `/next` gave a request id that must not go into a URL.
+    BadRequestId(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::MissingAddress => write!(
+                f,
+                "{ADDRESS_VARIABLE} is not set: run me inside Lambda or next to a Runtime API emulator"
+            ),
+            Error::BadAddress(address) => write!(
+                f,
+                "{ADDRESS_VARIABLE} is {address:?}: expected host:port or http://host:port/prefix"
+            ),
+            Error::Transport { call, source } => write!(f, "{call} failed: {source}"),
+            Error::Status { call, status } => {
+                write!(
+                    f,
+                    "{call} answered {status}: the Runtime API wants this process gone"
+                )
+            }
+            Error::MissingRequestId => {
+                f.write_str("GET /next gave an invocation without Lambda-Runtime-Aws-Request-Id")
+            }
+            Error::BadRequestId(id) => write!(
+                f,
+                "GET /next gave request id {id:?}, which is not letters, digits and '-': it can't be answered"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A handle on the Runtime API: one keep-alive connection, reused for every
+/// call. Cloning shares the connection pool (the panic hook holds a clone).
+#[derive(Clone)]
+pub struct Client {
+    agent: Agent,
+    /// `http://host:port[/prefix]/2018-06-01/runtime`, ready for a suffix.
+    base: String,
+    next_url: String,
+}
+
+impl Client {
+    /// A client for the API named by `AWS_LAMBDA_RUNTIME_API`.
+    pub fn from_env() -> Result<Client, Error> {
+        let address = std::env::var(ADDRESS_VARIABLE).map_err(|_| Error::MissingAddress)?;
+        Client::new(&address)
+    }
+
+    /// A client for `address`, in either form the API's address comes in.
+    /// Opens no connection yet: that happens on the first call.
+    pub fn new(address: &str) -> Result<Client, Error> {
+        let base = format!("{}/2018-06-01/runtime", base_url(address)?);
+        let agent = Agent::config_builder()
+            // Statuses are answers to act on, not errors.
+            .http_status_as_error(false)
+            .max_redirects(0)
+            // `/next` is a long poll and the sandbox may be frozen inside
+            // it for hours: no timeout may ever fire on it.
+            .timeout_global(None)
+            // Keep the connection however long the handler takes (Lambda
+            // allows 15 minutes); ureq would drop it after 15 seconds idle.
+            .max_idle_age(Duration::from_secs(24 * 60 * 60))
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
+            .input_buffer_size(BUFFER_BYTES)
+            .output_buffer_size(BUFFER_BYTES)
+            .max_response_header_size(BUFFER_BYTES)
+            .build()
+            .new_agent();
+        Ok(Client {
+            agent,
+            next_url: format!("{base}/invocation/next"),
+            base,
+        })
+    }
+
+    /// Waits for the next invocation (`GET /invocation/next`), for as long
+    /// as it takes.
+    pub fn next(&self) -> Result<Invocation, Error> {
+        const CALL: &str = "GET /invocation/next";
+        let mut response = loop {
+            let mut response = self.agent.get(&self.next_url).call().map_err(transport(CALL))?;
+            match response.status().as_u16() {
+                200 => break response,
+                // Some emulators say "nothing yet"; ask again, but never spin.
+                204 => {
+                    drain(&mut response);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                status => return Err(Error::Status { call: CALL, status }),
+            }
+        };
+        let context = context_from(response.headers())?;
+        set_trace_variable(context.trace_id.as_deref());
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_EVENT_BYTES)
+            .read_to_vec();
+        let event = match body {
+            Ok(bytes) => Ok(bytes),
+            Err(ureq::Error::BodyExceedsLimit(_)) => Err(Diagnostic::new(
+                "Runtime.EventTooLarge",
+                format!("the event is over {MAX_EVENT_BYTES} bytes"),
+            )),
+            Err(source) => return Err(Error::Transport { call: CALL, source }),
+        };
+        Ok(Invocation { context, event })
+    }
+
+    /// Answers an invocation: its result on `/response`, or its error on
+    /// `/error`. An answer the API refuses (the invocation timed out, the
+    /// response is too large, ...) is logged and the loop goes on.
+    pub fn answer(&self, context: &Context, result: Result<Value, Diagnostic>) -> Result<(), Error> {
+        let id = &context.request_id;
+        let (call, url, body, error_type) = match result {
+            Ok(value) => {
+                let url = format!("{}/invocation/{id}/response", self.base);
+                (
+                    "POST /invocation/<id>/response",
+                    url,
+                    value.to_string().into_bytes(),
+                    None,
+                )
+            }
+            Err(diagnostic) => {
+                let url = format!("{}/invocation/{id}/error", self.base);
+                let body = diagnostic.to_json();
+                (
+                    "POST /invocation/<id>/error",
+                    url,
+                    body,
+                    Some(diagnostic.error_type),
+                )
+            }
+        };
+        let mut request = self.agent.post(&url).content_type("application/json");
+        if let Some(invocation_id) = &context.invocation_id {
+            request = request.header("Lambda-Runtime-Invocation-Id", invocation_id);
+        }
+        if let Some(error_type) = error_type {
+            request = request.header("Lambda-Runtime-Function-Error-Type", error_type);
+        }
+        let response = request.send(&body[..]).map_err(transport(call))?;
+        match settle(call, response)? {
+            Settled::Accepted => {}
+            Settled::Refused(status) => crate::log::warn(Some(id), &refusal(call, status)),
+        }
+        Ok(())
+    }
+
+    /// Reports a failed start-up (`POST /runtime/init/error`). Lambda shows
+    /// it to the first caller; the process must exit after it.
+    pub fn init_error(&self, diagnostic: &Diagnostic) -> Result<(), Error> {
+        const CALL: &str = "POST /runtime/init/error";
+        let response = self
+            .agent
+            .post(&format!("{}/init/error", self.base))
+            .content_type("application/json")
+            .header("Lambda-Runtime-Function-Error-Type", diagnostic.error_type)
+            .send(&diagnostic.to_json()[..])
+            .map_err(transport(CALL))?;
+        settle(CALL, response).map(drop)
+    }
+}
+
+/// What a post's status means, short of stopping the process.
+#[derive(Debug, PartialEq, Eq)]
+enum Settled {
+    Accepted,
+    /// 4xx: the API refused this answer but the sandbox is fine.
+    Refused(u16),
+}
+
+fn settle(call: &'static str, mut response: Response<ureq::Body>) -> Result<Settled, Error> {
+    drain(&mut response);
+    match response.status().as_u16() {
+        // 202 from Lambda and AWS's emulator, 200 from cargo-lambda.
+        200..=299 => Ok(Settled::Accepted),
+        status @ 400..=499 => Ok(Settled::Refused(status)),
+        status => Err(Error::Status { call, status }),
+    }
+}
+
+/// The log line for an answer the API refused.
+fn refusal(call: &str, status: u16) -> String {
+    let why = match status {
+        410 => "the invocation already timed out",
+        413 => {
+            "the response is over Lambda's limit; Lambda answered the caller with Function.ResponseSizeTooLarge"
+        }
+        _ => "the API refused this answer",
+    };
+    format!("{call} answered {status}: {why}")
+}
+
+/// Reads what is left of a body so the connection goes back to the pool.
+/// A failure here only costs the connection: the next call opens another.
+fn drain(response: &mut Response<ureq::Body>) {
+    let mut reader = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_STATUS_BODY_BYTES)
+        .reader();
+    let _ = io::copy(&mut reader, &mut io::sink());
+}
+
+fn transport(call: &'static str) -> impl FnOnce(ureq::Error) -> Error {
+    move |source| Error::Transport { call, source }
+}
+
+/// Turns either form of `AWS_LAMBDA_RUNTIME_API` into a base URL without a
+/// trailing slash: `host:port` (real Lambda) gets `http://`, a full URL
+/// (`cargo lambda watch`: `http://127.0.0.1:9000/.rt`) keeps its path.
+fn base_url(address: &str) -> Result<String, Error> {
+    let bad = || Error::BadAddress(address.to_owned());
+    let address = address.trim();
+    if address.is_empty() || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let url = match address.split_once("://") {
+        // No TLS on loopback: https would fail later with a worse message.
+        Some(("http", rest)) if !rest.is_empty() => address.to_owned(),
+        Some(_) => return Err(bad()),
+        None => format!("http://{address}"),
+    };
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Whether a request id may go into a URL path: AWS's ids are UUIDs, so
+/// letters, digits and `-` are all an honest id needs. Anything else (`/`,
+/// `..`, `%`, `?`, spaces) could steer the answer to another endpoint.
+pub fn valid_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Reads the `/next` answer's headers. A header that is absent or not
+/// visible ASCII counts as absent; only the request id is required.
+pub fn context_from(headers: &HeaderMap) -> Result<Context, Error> {
+    let text = |name: &str| {
+        let value = headers.get(name)?.to_str().ok()?;
+        Some(value.to_owned())
+    };
+    let request_id = match headers.get("lambda-runtime-aws-request-id") {
+        None => return Err(Error::MissingRequestId),
+        Some(value) => match value.to_str() {
+            Ok(id) if valid_request_id(id) => id.to_owned(),
+            _ => {
+                return Err(Error::BadRequestId(
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                ));
+            }
+        },
+    };
+    Ok(Context {
+        request_id,
+        deadline_ms: text("lambda-runtime-deadline-ms").and_then(|ms| ms.trim().parse().ok()),
+        invoked_function_arn: text("lambda-runtime-invoked-function-arn"),
+        trace_id: text("lambda-runtime-trace-id"),
+        client_context: text("lambda-runtime-client-context"),
+        cognito_identity: text("lambda-runtime-cognito-identity"),
+        tenant_id: text("lambda-runtime-aws-tenant-id"),
+        invocation_id: text("lambda-runtime-invocation-id"),
+    })
+}
+
+/// X-Ray's SDKs read the trace header from `_X_AMZN_TRACE_ID`; it must
+/// describe this invocation, never the one before.
+pub fn set_trace_variable(trace_id: Option<&str>) {
+    const NAME: &str = "_X_AMZN_TRACE_ID";
+    // SAFETY: the runtime runs on one thread; the variable changes between
+    // invocations, when no handler code runs.
+    unsafe {
+        match trace_id {
+            Some(id) => std::env::set_var(NAME, id),
+            None => std::env::remove_var(NAME),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ureq::http::HeaderValue;
+
+    #[test]
+    fn host_and_port_gets_a_scheme() {
+        assert_eq!(base_url("127.0.0.1:9001").unwrap(), "http://127.0.0.1:9001");
+        assert_eq!(base_url(" localhost:9001/ ").unwrap(), "http://localhost:9001");
+    }
+
+    #[test]
+    fn url_form_keeps_its_path_prefix() {
+        assert_eq!(
+            base_url("http://127.0.0.1:9000/.rt").unwrap(),
+            "http://127.0.0.1:9000/.rt"
+        );
+        assert_eq!(
+            base_url("http://[::]:9000/.rt/fn/").unwrap(),
+            "http://[::]:9000/.rt/fn"
+        );
+        let client = Client::new("http://127.0.0.1:9000/.rt").unwrap();
+        assert_eq!(
+            client.next_url,
+            "http://127.0.0.1:9000/.rt/2018-06-01/runtime/invocation/next"
+        );
+    }
+
+    #[test]
+    fn unusable_addresses_are_refused() {
+        for address in [
+            "",
+            "   ",
+            "https://127.0.0.1:9000",
+            "ftp://x",
+            "http://",
+            "a b:1",
+            "host:1\r\nX: y",
+        ] {
+            let error = base_url(address).unwrap_err();
+            assert!(matches!(error, Error::BadAddress(_)), "{address:?}: {error}");
+            assert!(error.to_string().contains(ADDRESS_VARIABLE));
+        }
+    }
+
+    #[test]
+    fn request_ids_are_letters_digits_and_dashes() {
+        assert!(valid_request_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
+        assert!(valid_request_id("abc"));
+        let too_long = "a".repeat(129);
+        for hostile in [
+            "",
+            "../x",
+            "a/b",
+            "a b",
+            "a?b",
+            "a#b",
+            "%2e%2e",
+            "a\tb",
+            "é",
+            ".",
+            too_long.as_str(),
+        ] {
+            assert!(!valid_request_id(hostile), "{hostile:?}");
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn every_header_lands_in_the_context() {
+        let context = context_from(&headers(&[
+            ("Lambda-Runtime-Aws-Request-Id", b"id-1"),
+            ("Lambda-Runtime-Deadline-Ms", b"1700000000123"),
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                b"arn:aws:lambda:us-east-1:1:function:f:live",
+            ),
+            ("Lambda-Runtime-Trace-Id", b"Root=1-a-b;Parent=c;Sampled=1"),
+            ("Lambda-Runtime-Client-Context", b"{\"client\":{}}"),
+            (
+                "Lambda-Runtime-Cognito-Identity",
+                b"{\"cognitoIdentityId\":\"x\"}",
+            ),
+            ("Lambda-Runtime-Aws-Tenant-Id", b"tenant-7"),
+            ("Lambda-Runtime-Invocation-Id", b"inv-9"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            context,
+            Context {
+                request_id: "id-1".into(),
+                deadline_ms: Some(1_700_000_000_123),
+                invoked_function_arn: Some("arn:aws:lambda:us-east-1:1:function:f:live".into()),
+                trace_id: Some("Root=1-a-b;Parent=c;Sampled=1".into()),
+                client_context: Some("{\"client\":{}}".into()),
+                cognito_identity: Some("{\"cognitoIdentityId\":\"x\"}".into()),
+                tenant_id: Some("tenant-7".into()),
+                invocation_id: Some("inv-9".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn optional_headers_may_be_absent_or_odd() {
+        let context = context_from(&headers(&[
+            ("Lambda-Runtime-Aws-Request-Id", b"id-2"),
+            ("Lambda-Runtime-Deadline-Ms", b"soon"),
+            ("Lambda-Runtime-Trace-Id", b"caf\xc3\xa9"),
+        ]))
+        .unwrap();
+        assert_eq!(context.deadline_ms, None);
+        assert_eq!(context.trace_id, None);
+        assert_eq!(context.invocation_id, None);
+    }
+
+    #[test]
+    fn request_id_is_required_and_checked() {
+        assert!(matches!(
+            context_from(&HeaderMap::new()),
+            Err(Error::MissingRequestId)
+        ));
+        for hostile in [&b"../x"[..], b"a b", b"caf\xc3\xa9"] {
+            let error = context_from(&headers(&[("Lambda-Runtime-Aws-Request-Id", hostile)])).unwrap_err();
+            assert!(matches!(error, Error::BadRequestId(_)), "{error}");
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_what_lambda_expects() {
+        let diagnostic = Diagnostic::new("Function.InvalidName", "say \"hi\"\n");
+        let body: Value = serde_json::from_slice(&diagnostic.to_json()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"errorMessage": "say \"hi\"\n", "errorType": "Function.InvalidName"})
+        );
+    }
+
+    #[test]
+    fn statuses_settle_as_the_contract_says() {
+        let settle_status = |status: u16| {
+            let response = Response::builder()
+                .status(status)
+                .body(ureq::Body::builder().data(""))
+                .unwrap();
+            settle("POST", response)
+        };
+        assert_eq!(settle_status(202).unwrap(), Settled::Accepted);
+        assert_eq!(settle_status(200).unwrap(), Settled::Accepted);
+        for refused in [400, 403, 410, 413] {
+            assert_eq!(settle_status(refused).unwrap(), Settled::Refused(refused));
+        }
+        assert!(matches!(
+            settle_status(500),
+            Err(Error::Status { status: 500, .. })
+        ));
+        assert!(matches!(
+            settle_status(302),
+            Err(Error::Status { status: 302, .. })
+        ));
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        assert!(refusal("POST", 413).contains("Function.ResponseSizeTooLarge"));
+        assert!(refusal("POST", 410).contains("timed out"));
+        assert!(refusal("POST", 400).contains("refused"));
+    }
+
+    #[test]
+    fn trace_variable_follows_the_invocation() {
+        set_trace_variable(Some("Root=1-x"));
+        assert_eq!(std::env::var("_X_AMZN_TRACE_ID").unwrap(), "Root=1-x");
+        set_trace_variable(None);
+        assert!(std::env::var_os("_X_AMZN_TRACE_ID").is_none());
+    }
+}
