@@ -1,0 +1,393 @@
+//! Shared helpers for the integration tests: run the real `bootstrap` binary
+//! against a `fake_api::Server` and collect what happened, bounded in time.
+
+// Each test crate uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use fake_api::{Request, Route, Server};
+use serde_json::Value;
+
+/// How long one run of the runtime may take before it is killed and the test
+/// fails. Generous: machines are shared and noisy, and no run needs seconds.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The binary under test: `BOOTSTRAP_BIN` if set (e.g. the release build),
+/// else the one cargo built for this test run.
+pub fn bootstrap_bin() -> PathBuf {
+    std::env::var_os("BOOTSTRAP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bootstrap")))
+}
+
+/// A command for `bin` with nothing of the test's own Lambda environment:
+/// every `AWS_*`, `LAMBDA_*` and `_X_AMZN_*` variable, `_HANDLER` and
+/// `GREETING` removed; then `api` as `AWS_LAMBDA_RUNTIME_API` and `env`.
+pub fn command(bin: &PathBuf, api: Option<&str>, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bin);
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        if ["AWS_", "LAMBDA_", "_X_AMZN_"]
+            .iter()
+            .any(|p| text.starts_with(p))
+            || text == "_HANDLER"
+            || text == "GREETING"
+        {
+            command.env_remove(&name);
+        }
+    }
+    if let Some(api) = api {
+        command.env("AWS_LAMBDA_RUNTIME_API", api);
+    }
+    command.envs(env.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))));
+    command
+}
+
+/// Reads a child's pipe to the end on its own thread, so a chatty child never
+/// blocks on a full pipe.
+pub fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// What one run of the runtime did.
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    /// Every request the server read, in order.
+    pub requests: Vec<Request>,
+    /// Requests the server could not parse (see `Server::errors`).
+    pub server_errors: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// Runs the binary under test against `server` at `server.addr()`.
+pub fn run(server: &Server, env: &[(&str, &str)]) -> Run {
+    run_at(server, Some(&server.addr()), env)
+}
+
+/// Runs the binary under test with `AWS_LAMBDA_RUNTIME_API` set to `api`
+/// (unset for `None`), and collects what `server` saw. Panics, after killing
+/// the child, if it runs longer than [`TIMEOUT`].
+pub fn run_at(server: &Server, api: Option<&str>, env: &[(&str, &str)]) -> Run {
+    run_bin(&bootstrap_bin(), server, api, env)
+}
+
+pub fn run_bin(bin: &PathBuf, server: &Server, api: Option<&str>, env: &[(&str, &str)]) -> Run {
+    let started = Instant::now();
+    let mut child: Child = command(bin, api, env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = fake_api::wait_child(&mut child, TIMEOUT);
+    let elapsed = started.elapsed();
+    // The child is gone, so its sockets are closed: let the server finish
+    // reading whatever it sent last before the requests are looked at.
+    let idle = server.wait_idle(Duration::from_secs(5));
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let requests = server.requests();
+    let Some(status) = status else {
+        panic!(
+            "the runtime was still running after {TIMEOUT:?} and was killed\n\
+             requests: {:#?}\nstderr:\n{stderr}",
+            steps(&requests)
+        );
+    };
+    assert!(idle, "a connection stayed open after the runtime exited");
+    Run {
+        status,
+        stdout,
+        stderr,
+        requests,
+        server_errors: server.errors(),
+        elapsed,
+    }
+}
+
+impl Run {
+    /// The conversation, one short line per request (see [`steps`]).
+    pub fn steps(&self) -> Vec<String> {
+        steps(&self.requests)
+    }
+
+    /// The one request with this route; panics if there is not exactly one.
+    pub fn only(&self, route: Route) -> &Request {
+        let found: Vec<&Request> = self.requests.iter().filter(|r| r.route() == route).collect();
+        assert_eq!(found.len(), 1, "expected one {route:?}\n{self}");
+        found[0]
+    }
+
+    /// Asserts the runtime exited with a failure (non-zero or by a signal).
+    pub fn assert_failed(&self) {
+        assert!(!self.status.success(), "expected a failure exit\n{self}");
+    }
+
+    /// Asserts every request came on one connection (and there was one).
+    pub fn assert_one_connection(&self) {
+        let first = self.requests.first().map(|r| r.conn);
+        assert!(
+            first.is_some() && self.requests.iter().all(|r| Some(r.conn) == first),
+            "expected every request on one keep-alive connection\n{self}"
+        );
+    }
+}
+
+/// Everything a failed assertion needs to say what the runtime did.
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "exit: {:?} after {:?}", self.status, self.elapsed)?;
+        writeln!(f, "requests:")?;
+        for r in &self.requests {
+            writeln!(f, "  [conn {}] {}", r.conn, step(r))?;
+        }
+        if !self.server_errors.is_empty() {
+            writeln!(f, "unparsable requests: {:?}", self.server_errors)?;
+        }
+        writeln!(f, "stderr:\n{}", self.stderr.trim_end())?;
+        write!(f, "stdout:\n{}", self.stdout.trim_end())
+    }
+}
+
+/// One request as a short line: `next`, `response ID`, `error ID`,
+/// `init-error`, or `METHOD TARGET` for anything else.
+pub fn step(request: &Request) -> String {
+    match request.route() {
+        Route::Next => "next".to_owned(),
+        Route::Response(id) => format!("response {id}"),
+        Route::Error(id) => format!("error {id}"),
+        Route::InitError => "init-error".to_owned(),
+        Route::Other => format!("{} {}", request.method, request.target),
+    }
+}
+
+pub fn steps(requests: &[Request]) -> Vec<String> {
+    requests.iter().map(step).collect()
+}
+
+/// The steps of `n` plain invocations `ids`, each answered with a response,
+/// and the final `/next` that the exhausted script answers with 500.
+pub fn happy_steps(ids: &[&str]) -> Vec<String> {
+    let mut steps = Vec::new();
+    for id in ids {
+        steps.push("next".to_owned());
+        steps.push(format!("response {id}"));
+    }
+    steps.push("next".to_owned());
+    steps
+}
+
+/// A request body as JSON; panics with the body if it is not JSON.
+pub fn json(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap_or_else(|e| {
+        panic!(
+            "body of {} is not JSON ({e}): {:?}",
+            step(request),
+            String::from_utf8_lossy(&request.body)
+        )
+    })
+}
+
+/// `{"message": "<greeting>, <name>!"}`
+pub fn greeting(greeting: &str, name: &str) -> Value {
+    serde_json::json!({ "message": format!("{greeting}, {name}!") })
+}
+
+/// Asserts `request` is a well-formed error report of type `error_type`:
+/// a JSON object with a string `errorMessage` and that `errorType`, and the
+/// same type in `Lambda-Runtime-Function-Error-Type`. Returns the message.
+pub fn assert_error_report(request: &Request, error_type: &str) -> String {
+    let body = json(request);
+    assert_eq!(
+        body["errorType"],
+        error_type,
+        "errorType of {}: {body}",
+        step(request)
+    );
+    let message = body["errorMessage"]
+        .as_str()
+        .unwrap_or_else(|| panic!("errorMessage of {} is not a string: {body}", step(request)));
+    assert!(!message.is_empty(), "empty errorMessage: {body}");
+    assert_eq!(
+        request.header("Lambda-Runtime-Function-Error-Type"),
+        Some(error_type),
+        "error type header of {}",
+        step(request)
+    );
+    message.to_owned()
+}
+
+/// Asserts every request id that `/next` served got exactly one answer, a
+/// `/response` or an `/error`, except ids in `faulted` (whose answer the
+/// fake API dropped or that the runtime rightly never answered), and that
+/// nothing was answered that was never served.
+pub fn assert_answered_once(run: &Run, faulted: &[&str]) {
+    let served: Vec<&str> = run.requests.iter().filter_map(|r| r.served.as_deref()).collect();
+    for id in &served {
+        if faulted.contains(id) {
+            continue;
+        }
+        let answers = run
+            .requests
+            .iter()
+            .filter(|r| matches!(r.route(), Route::Response(a) | Route::Error(a) if a == *id))
+            .count();
+        assert_eq!(answers, 1, "invocation {id:?} answered {answers} times\n{run}");
+    }
+    for request in &run.requests {
+        if let Route::Response(id) | Route::Error(id) = request.route() {
+            assert!(
+                served.contains(&id),
+                "answer for an id never served: {id:?}\n{run}"
+            );
+        }
+    }
+}
+
+/// What the built-in handler must do with one event.
+#[derive(Clone, Debug)]
+pub enum Expect {
+    /// Posted to `/response`, compared as JSON.
+    Message(Value),
+    /// Posted to `/error` with this `errorType`.
+    Error(&'static str),
+}
+
+/// One row of the handler table: a label for failure messages, the event
+/// body, and what must come of it.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub label: &'static str,
+    pub event: Vec<u8>,
+    pub expect: Expect,
+}
+
+/// The built-in handler's contract, row by row: an object with a string
+/// `name` is greeted by name; any other JSON value is greeted as `World`; a
+/// `name` of another type is `Function.InvalidName`; a body that is not JSON
+/// is `Runtime.InvalidEvent`.
+pub fn handler_table() -> Vec<Row> {
+    let hello = |name: &str| Expect::Message(greeting("Hello", name));
+    let world = || hello("World");
+    let invalid_name = Expect::Error("Function.InvalidName");
+    let invalid_event = Expect::Error("Runtime.InvalidEvent");
+    let row = |label, event: &[u8], expect| Row {
+        label,
+        event: event.to_vec(),
+        expect,
+    };
+    let mut rows = vec![
+        row("name", br#"{"name":"Ada"}"#, hello("Ada")),
+        row(
+            "name among other keys",
+            br#"{"id":7,"name":"Ada","x":[1]}"#,
+            hello("Ada"),
+        ),
+        row(
+            "name needing escapes",
+            br#"{"name":"Zo\u00eb \"the\" \\ <b>\n\t\ud83d\ude00"}"#,
+            hello("Zoë \"the\" \\ <b>\n\t😀"),
+        ),
+        row(
+            "raw UTF-8 name",
+            "{\"name\":\"Åsa 李\"}".as_bytes(),
+            hello("Åsa 李"),
+        ),
+        row("empty name", br#"{"name":""}"#, hello("")),
+        row(
+            "whitespace around",
+            b" \r\n\t{\"name\" : \"Ada\"}\n ",
+            hello("Ada"),
+        ),
+        row("number", b"42", world()),
+        row("negative float", b"-1.5e3", world()),
+        row("array", br#"[{"name":"Ada"}]"#, world()),
+        row("string", br#""Ada""#, world()),
+        row("empty object", b"{}", world()),
+        row("other key case", br#"{"Name":"Ada"}"#, world()),
+        row("nested name", br#"{"user":{"name":"Ada"}}"#, world()),
+        row("null name", br#"{"name":null}"#, world()),
+        row("null", b"null", world()),
+        row("true", b"true", world()),
+        row("number name", br#"{"name":1}"#, invalid_name.clone()),
+        row("float name", br#"{"name":1.5}"#, invalid_name.clone()),
+        row("bool name", br#"{"name":false}"#, invalid_name.clone()),
+        row(
+            "object name",
+            br#"{"name":{"first":"Ada"}}"#,
+            invalid_name.clone(),
+        ),
+        row("array name", br#"{"name":["Ada"]}"#, invalid_name),
+        row("not JSON", b"not json", invalid_event.clone()),
+        row("empty body", b"", invalid_event.clone()),
+        row("whitespace only", b" \n", invalid_event.clone()),
+        row("invalid UTF-8", b"\xff\xfe", invalid_event.clone()),
+        row(
+            "invalid UTF-8 in a string",
+            b"{\"name\":\"\xff\"}",
+            invalid_event.clone(),
+        ),
+        row("truncated", br#"{"name":"Ada""#, invalid_event.clone()),
+        row("trailing garbage", br#"{"name":"Ada"} x"#, invalid_event.clone()),
+        row("single quotes", b"{'name':'Ada'}", invalid_event.clone()),
+        row("NaN", b"NaN", invalid_event),
+    ];
+    if !cfg!(feature = "panic-probe") {
+        // The probe is a test-only feature: the shipped handler has no
+        // special case for this key.
+        rows.push(row(
+            "panic key without the probe",
+            br#"{"panic":"boom"}"#,
+            world(),
+        ));
+    }
+    rows
+}
+
+/// Asserts that `answer`, the post for `row`'s invocation, is what the row
+/// expects. `context` goes into failure messages.
+pub fn assert_row(row: &Row, answer: &Request, context: &dyn fmt::Display) {
+    match &row.expect {
+        Expect::Message(expected) => {
+            assert!(
+                matches!(answer.route(), Route::Response(_)),
+                "row {:?}: expected a /response, got {}\n{context}",
+                row.label,
+                step(answer)
+            );
+            assert_eq!(&json(answer), expected, "row {:?}\n{context}", row.label);
+            assert_eq!(
+                answer.header("Lambda-Runtime-Function-Error-Type"),
+                None,
+                "row {:?}: error type header on a /response\n{context}",
+                row.label
+            );
+        }
+        Expect::Error(error_type) => {
+            assert!(
+                matches!(answer.route(), Route::Error(_)),
+                "row {:?}: expected an /error, got {}\n{context}",
+                row.label,
+                step(answer)
+            );
+            assert_error_report(answer, error_type);
+        }
+    }
+}

@@ -1,0 +1,966 @@
+//! A fake AWS Lambda Runtime API, for `bootstrap`'s tests and benchmarks.
+//!
+//! It owns one thing: a loopback HTTP/1.1 server that speaks the Runtime API's
+//! routes (version `2018-06-01`), answers them from a [`Script`], and records
+//! every request it reads, in order, so that a test can assert the exact
+//! conversation a runtime had with it.
+//!
+//! The script says what each successive `GET .../invocation/next` gets: an
+//! [`Invocation`], an error status, raw bytes, or a dropped connection. Posts
+//! (`/response`, `/error`, `/init/error`) get `202 Accepted` unless the script
+//! overrides them for one request id. Once the script runs out, `/next` gets
+//! `500`, which a correct runtime takes as the end: so every scripted run
+//! ends, even against a broken runtime, as long as it is bounded in time too
+//! ([`wait_child`]).
+//!
+//! ```no_run
+//! use fake_api::{Reply, Script, Server};
+//!
+//! let server = Server::start(
+//!     Script::new()
+//!         .invoke("req-1", r#"{"name":"Ada"}"#)
+//!         .on_response("req-1", Reply::Status(413)),
+//! )
+//! .unwrap();
+//! // Run a runtime with AWS_LAMBDA_RUNTIME_API=server.addr(), then:
+//! for request in server.requests() {
+//!     println!("{} {} on connection {}", request.method, request.path, request.conn);
+//! }
+//! ```
+//!
+//! Only std: the crate must build wherever the runtime does, and a server
+//! this small is easier to trust than a dependency tree. One thread per
+//! connection, keep-alive, `TCP_NODELAY`, and each answer written in one call,
+//! so that it is not what a benchmark measures.
+
+pub mod client;
+mod http;
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io::{self, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ExitStatus};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// `GET`: the runtime asks for its next event.
+pub const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
+
+/// `POST`: the runtime reports that it failed to initialize.
+pub const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
+
+/// `POST`: the runtime answers invocation `id` with its result.
+pub fn response_path(id: &str) -> String {
+    format!("/2018-06-01/runtime/invocation/{id}/response")
+}
+
+/// `POST`: the runtime reports that invocation `id` failed.
+pub fn error_path(id: &str) -> String {
+    format!("/2018-06-01/runtime/invocation/{id}/error")
+}
+
+/// The `/next` header that carries the invocation's request id.
+pub const REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
+
+/// One event, as a `200` answer to `/next`: Runtime API headers and a body.
+///
+/// Cloning is cheap: clones share the body, so a benchmark can script
+/// thousands of invocations of one large event.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    headers: Vec<(String, String)>,
+    body: Arc<[u8]>,
+}
+
+impl Invocation {
+    /// An event with request id `id` and the headers Lambda sends: a deadline
+    /// 15 minutes ahead, a function ARN, a trace id and `Content-Type`.
+    pub fn new(id: &str, body: impl AsRef<[u8]>) -> Invocation {
+        let deadline = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            + 15 * 60 * 1000;
+        let headers = [
+            ("Content-Type", "application/json".to_owned()),
+            (REQUEST_ID, id.to_owned()),
+            ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:us-east-1:000000000000:function:fake-api".to_owned(),
+            ),
+            (
+                "Lambda-Runtime-Trace-Id",
+                "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0".to_owned(),
+            ),
+        ];
+        Invocation {
+            headers: headers.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
+            body: body.as_ref().into(),
+        }
+    }
+
+    /// Sets header `name` (replacing one of any case) to `value`, which is
+    /// written as is: spaces and non-ASCII included. For bytes that can't be
+    /// in a header value (CR, LF), use [`Reply::Raw`].
+    pub fn header(mut self, name: &str, value: &str) -> Invocation {
+        match self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(field) => field.1 = value.to_owned(),
+            None => self.headers.push((name.to_owned(), value.to_owned())),
+        }
+        self
+    }
+
+    /// Removes header `name`, e.g. [`REQUEST_ID`] to send an event without one.
+    pub fn without_header(mut self, name: &str) -> Invocation {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// The request id this invocation carries, if any.
+    pub fn id(&self) -> Option<&str> {
+        http::field(&self.headers, REQUEST_ID)
+    }
+
+    /// The event body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+/// What the server does with one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// `200 OK` with the invocation's headers and body.
+    Invocation(Invocation),
+    /// This status with a small JSON body: `{"status":"OK"}` for 2xx, an
+    /// `{"errorMessage", "errorType"}` object otherwise, as the Runtime API.
+    Status(u16),
+    /// These bytes written verbatim, then the connection closed: malformed
+    /// heads, truncated answers, header values no well-formed answer can carry.
+    Raw(Vec<u8>),
+    /// The connection closed without a byte of answer.
+    Drop,
+}
+
+impl From<Invocation> for Reply {
+    fn from(invocation: Invocation) -> Reply {
+        Reply::Invocation(invocation)
+    }
+}
+
+/// The server's answers: one per `/next`, in order, and per-path overrides
+/// for posts. Built with chained calls; given to [`Server::start`].
+#[derive(Clone, Debug, Default)]
+pub struct Script {
+    next: VecDeque<Reply>,
+    posts: HashMap<String, Reply>,
+}
+
+impl Script {
+    /// An empty script: `/next` answers `500` at once.
+    pub fn new() -> Script {
+        Script::default()
+    }
+
+    /// Queues the answer to the next unanswered `/next`.
+    pub fn then(mut self, reply: impl Into<Reply>) -> Script {
+        self.next.push_back(reply.into());
+        self
+    }
+
+    /// Queues an [`Invocation::new`] with this id and body.
+    pub fn invoke(self, id: &str, body: impl AsRef<[u8]>) -> Script {
+        self.then(Invocation::new(id, body))
+    }
+
+    /// Answers every `POST` to `/invocation/{id}/response` with `reply`.
+    pub fn on_response(self, id: &str, reply: Reply) -> Script {
+        self.on_post(response_path(id), reply)
+    }
+
+    /// Answers every `POST` to `/invocation/{id}/error` with `reply`.
+    pub fn on_error(self, id: &str, reply: Reply) -> Script {
+        self.on_post(error_path(id), reply)
+    }
+
+    /// Answers every `POST` to `/init/error` with `reply`.
+    pub fn on_init_error(self, reply: Reply) -> Script {
+        self.on_post(INIT_ERROR_PATH.to_owned(), reply)
+    }
+
+    fn on_post(mut self, path: String, reply: Reply) -> Script {
+        self.posts.insert(path, reply);
+        self
+    }
+}
+
+/// Which Runtime API call a request is, by method and path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `GET /2018-06-01/runtime/invocation/next`
+    Next,
+    /// `POST /2018-06-01/runtime/invocation/{id}/response`
+    Response(&'a str),
+    /// `POST /2018-06-01/runtime/invocation/{id}/error`
+    Error(&'a str),
+    /// `POST /2018-06-01/runtime/init/error`
+    InitError,
+    /// Anything else, including requests outside the prefix.
+    Other,
+}
+
+/// One request, as read off the wire.
+#[derive(Clone)]
+pub struct Request {
+    /// Which connection it came on: connections are numbered from 0 in the
+    /// order they were accepted.
+    pub conn: usize,
+    pub method: String,
+    /// The request target exactly as sent.
+    pub target: String,
+    /// The target without the server's prefix; the whole target when
+    /// [`Request::outside_prefix`].
+    pub path: String,
+    /// The target was not under the prefix: the server answered `404`.
+    pub outside_prefix: bool,
+    /// Header fields in order, names as sent; see [`Request::header`].
+    pub headers: Vec<(String, String)>,
+    /// Trailer fields of a chunked body.
+    pub trailers: Vec<(String, String)>,
+    /// The body came with `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+    /// The decoded body.
+    pub body: Vec<u8>,
+    /// For a `/next` answered with an invocation: the request id it carried.
+    pub served: Option<String>,
+    /// When the request had been read whole.
+    pub at: Instant,
+}
+
+impl Request {
+    /// The first header named `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        http::field(&self.headers, name)
+    }
+
+    /// Which Runtime API call this is.
+    pub fn route(&self) -> Route<'_> {
+        if self.outside_prefix {
+            return Route::Other;
+        }
+        match (self.method.as_str(), self.path.as_str()) {
+            ("GET", NEXT_PATH) => return Route::Next,
+            ("POST", INIT_ERROR_PATH) => return Route::InitError,
+            ("POST", path) => {
+                let call = path
+                    .strip_prefix("/2018-06-01/runtime/invocation/")
+                    .and_then(|rest| rest.rsplit_once('/'))
+                    .filter(|(id, _)| !id.is_empty() && !id.contains('/'));
+                match call {
+                    Some((id, "response")) => return Route::Response(id),
+                    Some((id, "error")) => return Route::Error(id),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        Route::Other
+    }
+}
+
+/// Bodies are shown cut short: a failed assertion on a 6 MB event should
+/// still print something readable.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 300;
+        let body = String::from_utf8_lossy(&self.body[..self.body.len().min(SHOWN)]);
+        let cut = if self.body.len() > SHOWN { "..." } else { "" };
+        f.debug_struct("Request")
+            .field("conn", &self.conn)
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("headers", &self.headers)
+            .field("chunked", &self.chunked)
+            .field("body_len", &self.body.len())
+            .field("body", &format_args!("{body:?}{cut}"))
+            .field("served", &self.served)
+            .finish()
+    }
+}
+
+/// The server. Dropping it closes the listener and every open connection.
+pub struct Server {
+    addr: SocketAddr,
+    prefix: String,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    prefix: String,
+    state: Mutex<State>,
+    /// Signalled when a request is recorded or a connection ends.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    script: Script,
+    requests: Vec<Request>,
+    errors: Vec<String>,
+    /// Connections being served, with a handle to shut each down on drop.
+    open: HashMap<usize, TcpStream>,
+    stopping: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking connection thread must not take every later call down.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `request` and picks its answer, under one lock, so that the
+    /// recorded order is the order in which answers were decided.
+    fn answer(&self, mut request: Request) -> Reply {
+        let mut state = self.lock();
+        let reply = match request.route() {
+            Route::Next => state.script.next.pop_front().unwrap_or(Reply::Status(500)),
+            Route::Response(_) | Route::Error(_) | Route::InitError => state
+                .script
+                .posts
+                .get(&request.path)
+                .cloned()
+                .unwrap_or(Reply::Status(202)),
+            // Includes every target outside the prefix.
+            Route::Other => Reply::Status(404),
+        };
+        if let Reply::Invocation(invocation) = &reply {
+            request.served = invocation.id().map(str::to_owned);
+        }
+        state.requests.push(request);
+        self.changed.notify_all();
+        reply
+    }
+
+    fn error(&self, conn: usize, e: &io::Error) {
+        self.lock().errors.push(format!("connection {conn}: {e}"));
+    }
+
+    /// Waits until `done` holds or `timeout` passes; returns whether it holds.
+    fn wait(&self, timeout: Duration, done: impl Fn(&State) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        while !done(&state) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+}
+
+impl Server {
+    /// Starts serving the Runtime API at the root of `127.0.0.1:<free port>`.
+    pub fn start(script: Script) -> io::Result<Server> {
+        Server::start_with_prefix("", script)
+    }
+
+    /// Starts serving under a path prefix such as `/.rt`, as `cargo lambda`
+    /// does: requests must target `<prefix>/2018-06-01/...`; any other target
+    /// is recorded and answered `404`.
+    pub fn start_with_prefix(prefix: &str, script: Script) -> io::Result<Server> {
+        let prefix = match prefix.trim_matches('/') {
+            "" => String::new(),
+            inner => format!("/{inner}"),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            prefix: prefix.clone(),
+            state: Mutex::new(State {
+                script,
+                ..State::default()
+            }),
+            changed: Condvar::new(),
+        });
+        let accept = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("fake-api-accept".into())
+                .spawn(move || accept_loop(&listener, &shared))?
+        };
+        Ok(Server {
+            addr,
+            prefix,
+            shared,
+            accept: Some(accept),
+        })
+    }
+
+    /// `127.0.0.1:PORT`: the form Lambda puts in `AWS_LAMBDA_RUNTIME_API`.
+    pub fn addr(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// `http://127.0.0.1:PORT/<prefix>` (no trailing slash): the form
+    /// `cargo lambda` puts in `AWS_LAMBDA_RUNTIME_API`.
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.addr, self.prefix)
+    }
+
+    /// Every request read so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Requests that could not be read (malformed, or cut off mid-message),
+    /// one line each. Such a request is answered `400` (when the connection
+    /// still allows it), closed, and not in [`Server::requests`].
+    pub fn errors(&self) -> Vec<String> {
+        self.shared.lock().errors.clone()
+    }
+
+    /// Waits until at least `n` requests were recorded or `timeout` passed,
+    /// and returns the requests recorded by then (check the length).
+    pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<Request> {
+        self.shared.wait(timeout, |state| state.requests.len() >= n);
+        self.requests()
+    }
+
+    /// Waits until no connection is open, or `timeout` passed; returns
+    /// whether none is. After the runtime process is gone, this makes sure
+    /// its last requests were read before [`Server::requests`] is trusted.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        self.shared.wait(timeout, |state| state.open.is_empty())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let open: Vec<TcpStream> = {
+            let mut state = self.shared.lock();
+            state.stopping = true;
+            state.open.drain().map(|(_, stream)| stream).collect()
+        };
+        for stream in open {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        // Wake the accept loop so it sees `stopping`.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let mut next_conn = 0;
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // E.g. out of file descriptors: don't spin on it.
+                thread::sleep(Duration::from_millis(10));
+                if shared.lock().stopping {
+                    return;
+                }
+                continue;
+            }
+        };
+        let conn = next_conn;
+        next_conn += 1;
+        {
+            let mut state = shared.lock();
+            if state.stopping {
+                return;
+            }
+            match stream.try_clone() {
+                Ok(handle) => state.open.insert(conn, handle),
+                Err(_) => continue,
+            };
+        }
+        // Made before the thread so that it also runs if spawning fails.
+        let guard = Open {
+            shared: Arc::clone(shared),
+            conn,
+        };
+        let _ = thread::Builder::new()
+            .name(format!("fake-api-conn-{conn}"))
+            .spawn(move || serve(&guard, stream));
+    }
+}
+
+/// Marks a connection as open until dropped.
+struct Open {
+    shared: Arc<Shared>,
+    conn: usize,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.shared.lock().open.remove(&self.conn);
+        self.shared.changed.notify_all();
+    }
+}
+
+/// Serves one connection: reads requests until the peer closes, a request
+/// asks to close, or the script says to drop the connection.
+fn serve(open: &Open, stream: TcpStream) {
+    let (shared, conn) = (&open.shared, open.conn);
+    let _ = stream.set_nodelay(true);
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
+    let mut writer = stream;
+    loop {
+        let request = match read_request(&mut reader, &mut writer, shared, conn) {
+            Ok(Some(request)) => request,
+            Ok(None) => break,
+            // A peer that vanished between requests (killed, or closed with
+            // unread bytes) is a close, not a malformed request.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
+            Err(e) => {
+                shared.error(conn, &e);
+                if e.kind() == io::ErrorKind::InvalidData {
+                    let _ = writer.write_all(&status_answer(400, true));
+                }
+                break;
+            }
+        };
+        let close = request.1;
+        let keep = match shared.answer(request.0) {
+            Reply::Invocation(invocation) => writer.write_all(&invocation_answer(&invocation, close)).is_ok(),
+            Reply::Status(status) => writer.write_all(&status_answer(status, close)).is_ok(),
+            Reply::Raw(bytes) => {
+                let _ = writer.write_all(&bytes);
+                false
+            }
+            Reply::Drop => false,
+        };
+        if close || !keep {
+            break;
+        }
+    }
+    let _ = writer.shutdown(Shutdown::Both);
+}
+
+/// Reads one request; the flag says whether the connection closes after it.
+fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+    shared: &Shared,
+    conn: usize,
+) -> io::Result<Option<(Request, bool)>> {
+    let Some(head) = http::read_head(reader)? else {
+        return Ok(None);
+    };
+    let line = http::parse_request_line(&head.start)?;
+    let framing = http::request_framing(&head.fields)?;
+    if http::field(&head.fields, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    let chunked = framing == http::Framing::Chunked;
+    let body = http::read_body(reader, framing)?;
+    let close = http::wants_close(&line.version, &head.fields);
+    let inside = if shared.prefix.is_empty() {
+        Some(line.target.as_str())
+    } else {
+        line.target
+            .strip_prefix(shared.prefix.as_str())
+            .filter(|rest| rest.starts_with('/'))
+    };
+    let request = Request {
+        conn,
+        method: line.method,
+        path: inside.unwrap_or(&line.target).to_owned(),
+        outside_prefix: inside.is_none(),
+        target: line.target,
+        headers: head.fields,
+        trailers: body.trailers,
+        chunked,
+        body: body.bytes,
+        served: None,
+        at: Instant::now(),
+    };
+    Ok(Some((request, close)))
+}
+
+/// Head and body of an answer, built whole so it goes out in one write.
+fn answer_bytes(status: u16, headers: &[(String, String)], body: &[u8], close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", http::reason(status)).as_bytes());
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+fn invocation_answer(invocation: &Invocation, close: bool) -> Vec<u8> {
+    answer_bytes(200, &invocation.headers, &invocation.body, close)
+}
+
+fn status_answer(status: u16, close: bool) -> Vec<u8> {
+    let body = match status {
+        204 | 304 => String::new(),
+        200..=299 => r#"{"status":"OK"}"#.to_owned(),
+        _ => format!(
+            r#"{{"errorMessage":"fake-api answered {status} {}","errorType":"FakeApi.Status{status}"}}"#,
+            http::reason(status)
+        ),
+    };
+    let json = [("Content-Type".to_owned(), "application/json".to_owned())];
+    let headers = if body.is_empty() { &[][..] } else { &json[..] };
+    answer_bytes(status, headers, body.as_bytes(), close)
+}
+
+/// Waits up to `timeout` for `child` to exit. On timeout it is killed and
+/// reaped, and the result is `None`: a hung runtime fails a test instead of
+/// hanging it.
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufRead;
+
+    const SECOND: Duration = Duration::from_secs(1);
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// A keep-alive client connection that reads answers with the crate's own
+    /// parser, so several requests can share it.
+    struct Conn {
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+    }
+
+    impl Conn {
+        fn open(server: &Server) -> Conn {
+            let writer = TcpStream::connect(server.addr()).unwrap();
+            writer.set_read_timeout(Some(WAIT)).unwrap();
+            Conn {
+                reader: BufReader::new(writer.try_clone().unwrap()),
+                writer,
+            }
+        }
+
+        fn send(&mut self, raw: &[u8]) {
+            self.writer.write_all(raw).unwrap();
+        }
+
+        /// Status, headers and body of the next answer.
+        fn answer(&mut self) -> (u16, Vec<(String, String)>, Vec<u8>) {
+            let head = http::read_head(&mut self.reader).unwrap().expect("an answer");
+            let status = http::parse_status_line(&head.start).unwrap();
+            let framing = http::response_framing(status, &head.fields).unwrap();
+            let body = http::read_body(&mut self.reader, framing).unwrap();
+            (status, head.fields, body.bytes)
+        }
+
+        /// Whatever arrives until the server closes the connection.
+        fn rest(&mut self) -> Vec<u8> {
+            let mut rest = Vec::new();
+            loop {
+                let buf = self.reader.fill_buf().unwrap();
+                if buf.is_empty() {
+                    return rest;
+                }
+                rest.extend_from_slice(buf);
+                let n = buf.len();
+                self.reader.consume(n);
+            }
+        }
+    }
+
+    fn get_next() -> &'static [u8] {
+        b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+    }
+
+    fn post(path: &str, body: &str) -> Vec<u8> {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn serves_the_script_in_order_then_500() {
+        let server = Server::start(
+            Script::new()
+                .invoke("one", "{}")
+                .then(Invocation::new("two", "[2]").header("Lambda-Runtime-Invocation-Id", "x y")),
+        )
+        .unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        let (status, headers, body) = conn.answer();
+        assert_eq!((status, body.as_slice()), (200, b"{}".as_slice()));
+        assert_eq!(
+            http::field(&headers, "lambda-runtime-aws-request-id"),
+            Some("one")
+        );
+        assert!(http::field(&headers, "Lambda-Runtime-Deadline-Ms").is_some());
+        conn.send(&post(&response_path("one"), "\"ok\""));
+        assert_eq!(conn.answer().0, 202);
+        conn.send(get_next());
+        let (status, headers, body) = conn.answer();
+        assert_eq!((status, body.as_slice()), (200, b"[2]".as_slice()));
+        assert_eq!(http::field(&headers, "Lambda-Runtime-Invocation-Id"), Some("x y"));
+        conn.send(get_next());
+        assert_eq!(conn.answer().0, 500);
+
+        let requests = server.requests();
+        let routes: Vec<Route> = requests.iter().map(Request::route).collect();
+        assert_eq!(
+            routes,
+            [Route::Next, Route::Response("one"), Route::Next, Route::Next]
+        );
+        assert!(
+            requests.iter().all(|r| r.conn == 0),
+            "one connection: {requests:?}"
+        );
+        assert_eq!(requests[0].served.as_deref(), Some("one"));
+        assert_eq!(requests[1].body, b"\"ok\"");
+        assert_eq!(requests[2].served.as_deref(), Some("two"));
+        assert_eq!(requests[3].served, None);
+        assert!(server.errors().is_empty());
+    }
+
+    #[test]
+    fn records_chunked_posts_and_connection_numbers() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut first = Conn::open(&server);
+        first.send(
+            b"POST /2018-06-01/runtime/invocation/a/error HTTP/1.1\r\n\
+              Transfer-Encoding: chunked\r\nLambda-Runtime-Function-Error-Type: Runtime.X\r\n\r\n\
+              3\r\n{\"e\r\n2\r\n\":\r\n2\r\n1}\r\n0\r\nTrailer-A: b\r\n\r\n",
+        );
+        assert_eq!(first.answer().0, 202);
+        let mut second = Conn::open(&server);
+        second.send(&post(INIT_ERROR_PATH, "{}"));
+        assert_eq!(second.answer().0, 202);
+        first.send(&post("/elsewhere", ""));
+        assert_eq!(first.answer().0, 404);
+
+        let requests = server.requests();
+        assert_eq!(requests.len(), 3);
+        assert_eq!(requests[0].route(), Route::Error("a"));
+        assert!(requests[0].chunked);
+        assert_eq!(requests[0].body, b"{\"e\":1}");
+        assert_eq!(
+            requests[0].header("lambda-runtime-function-error-type"),
+            Some("Runtime.X")
+        );
+        assert_eq!(requests[0].trailers, [("Trailer-A".to_owned(), "b".to_owned())]);
+        assert_eq!((requests[1].route(), requests[1].conn), (Route::InitError, 1));
+        assert_eq!((requests[2].route(), requests[2].conn), (Route::Other, 0));
+    }
+
+    #[test]
+    fn prefix_is_stripped_and_enforced() {
+        let server = Server::start_with_prefix(".rt/", Script::new().invoke("a", "1")).unwrap();
+        assert!(server.url().ends_with("/.rt"), "{}", server.url());
+        assert!(server.url().starts_with("http://127.0.0.1:"));
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert_eq!(conn.answer().0, 404);
+        conn.send(b"GET /.rtx/2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n");
+        assert_eq!(conn.answer().0, 404);
+        conn.send(b"GET /.rt/2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n");
+        assert_eq!(conn.answer().0, 200);
+
+        let requests = server.requests();
+        let outside: Vec<bool> = requests.iter().map(|r| r.outside_prefix).collect();
+        assert_eq!(outside, [true, true, false]);
+        assert_eq!(requests[0].path, NEXT_PATH);
+        assert_eq!(requests[0].route(), Route::Other);
+        assert_eq!(requests[2].path, NEXT_PATH);
+        assert_eq!(requests[2].target, format!("/.rt{NEXT_PATH}"));
+        assert_eq!(requests[2].route(), Route::Next);
+    }
+
+    #[test]
+    fn post_overrides_apply_per_request_id() {
+        let server = Server::start(
+            Script::new()
+                .on_response("a", Reply::Status(413))
+                .on_error("a", Reply::Status(403))
+                .on_init_error(Reply::Status(500)),
+        )
+        .unwrap();
+        let mut conn = Conn::open(&server);
+        for (path, status) in [
+            (response_path("a"), 413),
+            (response_path("b"), 202),
+            (error_path("a"), 403),
+            (error_path("b"), 202),
+            (INIT_ERROR_PATH.to_owned(), 500),
+        ] {
+            conn.send(&post(&path, "{}"));
+            let (got, headers, body) = conn.answer();
+            assert_eq!(got, status, "{path}");
+            assert_eq!(http::field(&headers, "content-type"), Some("application/json"));
+            let body = String::from_utf8(body).unwrap();
+            let expected = if status == 202 {
+                "\"status\""
+            } else {
+                "\"errorType\""
+            };
+            assert!(body.contains(expected), "{body}");
+        }
+    }
+
+    #[test]
+    fn raw_and_drop_close_the_connection() {
+        let server = Server::start(
+            Script::new()
+                .then(Reply::Raw(b"HTTP/1.1 200 OK\r\nLambda-Runt".to_vec()))
+                .then(Reply::Drop)
+                .on_response("x", Reply::Drop),
+        )
+        .unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert_eq!(conn.rest(), b"HTTP/1.1 200 OK\r\nLambda-Runt");
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert_eq!(conn.rest(), b"");
+        let mut conn = Conn::open(&server);
+        conn.send(&post(&response_path("x"), "big"));
+        assert_eq!(conn.rest(), b"");
+        let conns: Vec<usize> = server.requests().iter().map(|r| r.conn).collect();
+        assert_eq!(conns, [0, 1, 2]);
+    }
+
+    #[test]
+    fn connection_close_is_honoured() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nConnection: close\r\n\r\n");
+        let (status, headers, _) = conn.answer();
+        assert_eq!(status, 202);
+        assert_eq!(http::field(&headers, "connection"), Some("close"));
+        assert_eq!(conn.rest(), b"");
+        assert!(server.wait_idle(WAIT));
+    }
+
+    #[test]
+    fn malformed_requests_are_answered_400_and_logged() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(b"POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
+        assert_eq!(conn.answer().0, 400);
+        assert_eq!(conn.rest(), b"");
+        assert!(server.wait_idle(WAIT));
+        assert!(server.requests().is_empty());
+        let errors = server.errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("Content-Length"), "{errors:?}");
+    }
+
+    #[test]
+    fn expect_continue_gets_an_interim_answer() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+        assert_eq!(conn.answer().0, 100);
+        conn.send(b"{}");
+        assert_eq!(conn.answer().0, 202);
+        assert_eq!(server.requests()[0].body, b"{}");
+    }
+
+    #[test]
+    fn several_megabyte_events_and_posts() {
+        let event = vec![b'x'; 6 * 1024 * 1024 + 100];
+        let server = Server::start(Script::new().invoke("big", &event)).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        let (status, _, body) = conn.answer();
+        assert_eq!(status, 200);
+        assert!(body == event);
+        let mut raw = post(&response_path("big"), "");
+        raw.truncate(raw.len() - b"Content-Length: 0\r\n\r\n".len());
+        raw.extend(format!("Content-Length: {}\r\n\r\n", event.len()).bytes());
+        raw.extend(&event);
+        conn.send(&raw);
+        assert_eq!(conn.answer().0, 202);
+        assert!(server.requests()[1].body == event);
+    }
+
+    #[test]
+    fn waits_are_bounded() {
+        let server = Server::start(Script::new()).unwrap();
+        let started = Instant::now();
+        assert!(server.wait_for_requests(1, Duration::from_millis(50)).is_empty());
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        assert!(server.wait_idle(SECOND));
+
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert_eq!(server.wait_for_requests(1, WAIT).len(), 1);
+        assert!(
+            !server.wait_idle(Duration::from_millis(50)),
+            "a connection is open"
+        );
+        drop(conn);
+        assert!(server.wait_idle(WAIT));
+    }
+
+    #[test]
+    fn drop_closes_open_connections() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert_eq!(conn.answer().0, 500);
+        drop(server);
+        assert_eq!(conn.rest(), b"");
+    }
+
+    #[test]
+    fn wait_child_kills_on_timeout() {
+        let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let started = Instant::now();
+        assert!(wait_child(&mut sleeper, Duration::from_millis(100)).is_none());
+        assert!(started.elapsed() < Duration::from_secs(20));
+        assert!(sleeper.try_wait().unwrap().is_some(), "killed and reaped");
+
+        let mut quick = std::process::Command::new("true").spawn().unwrap();
+        assert!(wait_child(&mut quick, WAIT).unwrap().success());
+    }
+}

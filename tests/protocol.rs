@@ -1,0 +1,679 @@
+//! The real `bootstrap` binary against the fake Runtime API: the address
+//! forms, init, the invocation loop, the built-in handler, and the runtime's
+//! answer to every fault the API can throw at it.
+//!
+//! Each test scripts the API, runs the binary to its exit (the exhausted
+//! script answers `/next` with 500, so a correct runtime always exits; a
+//! stuck one is killed after `common::TIMEOUT`), then asserts the whole
+//! conversation, request by request. Counting requests exactly is what shows
+//! that the runtime neither spins nor retries.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use fake_api::{Invocation, REQUEST_ID, Reply, Route, Script, Server};
+use serde_json::json;
+
+const ADA: &str = r#"{"name":"Ada"}"#;
+
+/// Largest event the runtime must read whole: 6 MiB + 100 bytes.
+const MAX_EVENT: usize = 6 * 1024 * 1024 + 100;
+
+fn fake(script: Script) -> Server {
+    Server::start(script).expect("start the fake API")
+}
+
+fn strings(steps: &[&str]) -> Vec<String> {
+    steps.iter().map(|s| s.to_string()).collect()
+}
+
+// ---------------------------------------------------------------- address
+
+/// The plain Lambda form, and the happy path in full detail.
+#[test]
+fn host_port_address() {
+    let server = fake(Script::new().invoke("req-1", ADA));
+    let run = run(&server, &[]);
+    assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{run}");
+    run.assert_failed(); // The exhausted script's 500.
+    run.assert_one_connection();
+    let response = run.only(Route::Response("req-1"));
+    assert_eq!(json(response), greeting("Hello", "Ada"), "\n{run}");
+    assert_eq!(response.header("Lambda-Runtime-Function-Error-Type"), None);
+    assert_eq!(response.header("Lambda-Runtime-Invocation-Id"), None);
+    assert!(run.requests.iter().all(|r| !r.outside_prefix));
+    assert!(run.server_errors.is_empty(), "\n{run}");
+}
+
+/// The `cargo lambda` form: a URL with a path prefix, with or without more
+/// path segments or a trailing slash, and a URL without any path.
+#[test]
+fn url_address_with_and_without_prefix() {
+    for (prefix, slash) in [("/.rt", ""), ("/.rt/my-function", ""), ("", ""), ("/.rt", "/")] {
+        let server = Server::start_with_prefix(prefix, Script::new().invoke("req-1", ADA)).unwrap();
+        let url = format!("{}{slash}", server.url());
+        let run = run_at(&server, Some(&url), &[]);
+        let context = format!("AWS_LAMBDA_RUNTIME_API={url}\n{run}");
+        assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{context}");
+        for request in &run.requests {
+            assert!(!request.outside_prefix, "request outside {prefix:?}\n{context}");
+            assert!(
+                request.target.starts_with(&format!("{prefix}/2018-06-01/")),
+                "\n{context}"
+            );
+        }
+        run.assert_failed();
+        run.assert_one_connection();
+        assert_eq!(json(run.only(Route::Response("req-1"))), greeting("Hello", "Ada"));
+    }
+}
+
+/// Set but unusable: the same as missing, and nothing is sent anywhere.
+#[test]
+fn unusable_address_is_reported_without_any_request() {
+    let server = fake(Script::new().invoke("req-1", ADA));
+    for api in [
+        String::new(),
+        format!("https://{}", server.addr()),
+        format!("ftp://{}", server.addr()),
+    ] {
+        let run = run_at(&server, Some(&api), &[]);
+        run.assert_failed();
+        assert!(run.stderr.contains("AWS_LAMBDA_RUNTIME_API"), "{api:?}\n{run}");
+        assert!(
+            run.requests.is_empty() && run.server_errors.is_empty(),
+            "{api:?}\n{run}"
+        );
+    }
+}
+
+#[test]
+fn missing_address_is_reported_without_any_request() {
+    let server = fake(Script::new().invoke("req-1", ADA));
+    let run = run_at(&server, None, &[]);
+    run.assert_failed();
+    assert!(run.stderr.contains("AWS_LAMBDA_RUNTIME_API"), "\n{run}");
+    assert!(run.requests.is_empty(), "\n{run}");
+}
+
+// ------------------------------------------------------------------- init
+
+#[test]
+fn greeting_from_the_environment() {
+    let exactly_64 = "G".repeat(64);
+    let two_byte_64 = "é".repeat(32); // 32 characters, 64 bytes.
+    for greeting_env in ["Hi", exactly_64.as_str(), two_byte_64.as_str()] {
+        let server = fake(Script::new().invoke("req-1", ADA));
+        let run = run(&server, &[("GREETING", greeting_env)]);
+        let context = format!("GREETING={greeting_env:?}\n{run}");
+        assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{context}");
+        let body = json(run.only(Route::Response("req-1")));
+        assert_eq!(body, greeting(greeting_env, "Ada"), "\n{context}");
+    }
+}
+
+#[test]
+fn invalid_greeting_is_an_init_error() {
+    let too_long = "G".repeat(65);
+    let too_many_bytes = "é".repeat(33); // 33 characters, 66 bytes.
+    for greeting_env in ["", too_long.as_str(), too_many_bytes.as_str()] {
+        let server = fake(Script::new().invoke("req-1", ADA));
+        let run = run(&server, &[("GREETING", greeting_env)]);
+        let context = format!("GREETING={greeting_env:?}\n{run}");
+        assert_eq!(run.steps(), ["init-error"], "\n{context}");
+        run.assert_failed();
+        assert_error_report(&run.requests[0], "Function.InvalidConfig");
+    }
+}
+
+/// Whatever the API says to the init error, the runtime exits without
+/// asking for work.
+#[test]
+fn init_error_faults_still_end_the_runtime() {
+    for reply in [Reply::Status(500), Reply::Status(403), Reply::Drop] {
+        let server = fake(Script::new().invoke("req-1", ADA).on_init_error(reply.clone()));
+        let run = run(&server, &[("GREETING", "")]);
+        assert_eq!(
+            run.steps(),
+            ["init-error"],
+            "init error answered {reply:?}\n{run}"
+        );
+        run.assert_failed();
+    }
+}
+
+// ------------------------------------------------------------------- loop
+
+#[test]
+fn handler_table() {
+    let rows = common::handler_table();
+    let mut script = Script::new();
+    for (i, row) in rows.iter().enumerate() {
+        script = script.invoke(&format!("row-{i}"), &row.event);
+    }
+    let server = fake(script);
+    let run = run(&server, &[]);
+    let ids: Vec<String> = (0..rows.len()).map(|i| format!("row-{i}")).collect();
+    assert_eq!(run.requests.len(), 2 * rows.len() + 1, "\n{run}");
+    for (i, (row, id)) in rows.iter().zip(&ids).enumerate() {
+        assert_eq!(step(&run.requests[2 * i]), "next", "\n{run}");
+        let answer = &run.requests[2 * i + 1];
+        assert!(
+            matches!(answer.route(), Route::Response(a) | Route::Error(a) if a == id),
+            "row {:?} ({id}) answered by {}\n{run}",
+            row.label,
+            step(answer)
+        );
+        assert_row(row, answer, &run);
+    }
+    assert_eq!(step(run.requests.last().unwrap()), "next");
+    run.assert_failed();
+    run.assert_one_connection();
+    assert_answered_once(&run, &[]);
+    assert!(run.server_errors.is_empty(), "\n{run}");
+}
+
+#[test]
+fn many_invocations_on_one_connection() {
+    let ids: Vec<String> = (0..300)
+        .map(|i| format!("{i:08x}-0000-4000-8000-{i:012x}"))
+        .collect();
+    let names = ["Ada", "Grace", "Alan", "Edsger", "Barbara"];
+    let mut script = Script::new();
+    for (i, id) in ids.iter().enumerate() {
+        script = script.invoke(id, json!({ "name": names[i % names.len()] }).to_string());
+    }
+    let server = fake(script);
+    let run = run(&server, &[]);
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(run.steps(), happy_steps(&id_refs), "\n{run}");
+    run.assert_one_connection();
+    assert_answered_once(&run, &[]);
+    for (i, id) in ids.iter().enumerate() {
+        let body = json(run.only(Route::Response(id)));
+        assert_eq!(body, greeting("Hello", names[i % names.len()]), "{id}");
+    }
+}
+
+#[test]
+fn invocation_id_is_echoed_when_given() {
+    let with = |id: &str, body: &str, invocation_id: &str| {
+        Invocation::new(id, body).header("Lambda-Runtime-Invocation-Id", invocation_id)
+    };
+    let server = fake(
+        Script::new()
+            .then(with("ok-with", ADA, "inv-1"))
+            .then(with("err-with", "not json", "inv-2"))
+            .invoke("ok-without", ADA)
+            .invoke("err-without", "not json"),
+    );
+    let run = run(&server, &[]);
+    assert_eq!(
+        run.steps(),
+        strings(&[
+            "next",
+            "response ok-with",
+            "next",
+            "error err-with",
+            "next",
+            "response ok-without",
+            "next",
+            "error err-without",
+            "next"
+        ]),
+        "\n{run}"
+    );
+    let echoed = |route| run.only(route).header("Lambda-Runtime-Invocation-Id");
+    assert_eq!(echoed(Route::Response("ok-with")), Some("inv-1"), "\n{run}");
+    assert_eq!(echoed(Route::Error("err-with")), Some("inv-2"), "\n{run}");
+    assert_eq!(echoed(Route::Response("ok-without")), None, "\n{run}");
+    assert_eq!(echoed(Route::Error("err-without")), None, "\n{run}");
+}
+
+// ------------------------------------------------------------ request ids
+
+#[test]
+fn valid_request_ids_are_used() {
+    let ids = [
+        "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned(),
+        "a".to_owned(),
+        "Z9".to_owned(),
+        "-".to_owned(),
+        "x".repeat(128),
+    ];
+    let mut script = Script::new();
+    for id in &ids {
+        script = script.invoke(id, ADA);
+    }
+    let server = fake(script);
+    let run = run(&server, &[]);
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(run.steps(), happy_steps(&id_refs), "\n{run}");
+    assert_answered_once(&run, &[]);
+}
+
+/// Asserts the runtime stopped at the `/next` that carried a bad id: a line
+/// on stderr, a failure exit, and no request after it, so the id never went
+/// into a URL.
+fn assert_rejected_at_next(run: &Run, what: &str) {
+    assert_eq!(run.steps(), ["next"], "{what}\n{run}");
+    run.assert_failed();
+    assert!(!run.stderr.trim().is_empty(), "{what}: nothing on stderr\n{run}");
+}
+
+#[test]
+fn invalid_request_ids_are_refused() {
+    let ids = [
+        "../x".to_owned(),
+        "..".to_owned(),
+        "a b".to_owned(),
+        "%2e%2e".to_owned(),
+        "a/b".to_owned(),
+        "a?b".to_owned(),
+        "a#b".to_owned(),
+        "a.b".to_owned(),
+        "a_b".to_owned(),
+        "a:b".to_owned(),
+        "a;b".to_owned(),
+        "a+b".to_owned(),
+        "a\tb".to_owned(),
+        "é".to_owned(),
+        "٣".to_owned(), // A digit, but not an ASCII one.
+        "x".repeat(129),
+        String::new(),
+    ];
+    for id in &ids {
+        // An invocation after it, in case the runtime skips the bad one.
+        let server = fake(Script::new().invoke(id, ADA).invoke("good", ADA));
+        let run = run(&server, &[]);
+        // Only the `/next`: so the id went into no URL.
+        assert_rejected_at_next(&run, &format!("request id {id:?}"));
+    }
+}
+
+#[test]
+fn missing_request_id_is_refused() {
+    let server = fake(
+        Script::new()
+            .then(Invocation::new("unused", ADA).without_header(REQUEST_ID))
+            .invoke("good", ADA),
+    );
+    let run = run(&server, &[]);
+    assert_rejected_at_next(&run, "no request id header");
+}
+
+/// Bytes no well-formed header value can hold: a malformed answer is a
+/// broken API, and the runtime must exit without another request.
+#[test]
+fn request_ids_with_raw_control_bytes_are_refused() {
+    for id in [&b"a\rb"[..], b"a\nb", b"a\0b", b"a\x7fb", b"a\xffb"] {
+        let server = fake(Script::new().then(raw_invocation(id, ADA)).invoke("good", ADA));
+        let run = run(&server, &[]);
+        assert_rejected_at_next(&run, &format!("request id bytes {id:?}"));
+    }
+}
+
+/// A `200` answer to `/next` with the request id header's value as given.
+fn raw_invocation(id: &[u8], body: &str) -> Reply {
+    let mut raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".to_vec();
+    raw.extend(format!("{REQUEST_ID}: ").bytes());
+    raw.extend(id);
+    raw.extend(format!("\r\nContent-Length: {}\r\n\r\n{body}", body.len()).bytes());
+    Reply::Raw(raw)
+}
+
+// ------------------------------------------------- answers to the runtime
+
+/// Runs `first` (answered by `reply` on its post), then a plain `second`.
+fn with_post_answered(event: &str, on_error: bool, reply: Reply) -> Run {
+    let script = Script::new().invoke("first", event).invoke("second", ADA);
+    let script = if on_error {
+        script.on_error("first", reply)
+    } else {
+        script.on_response("first", reply)
+    };
+    run(&fake(script), &[])
+}
+
+#[test]
+fn any_2xx_on_response_goes_on() {
+    for status in [200, 202, 204] {
+        let run = with_post_answered(ADA, false, Reply::Status(status));
+        assert_eq!(run.steps(), happy_steps(&["first", "second"]), "{status}\n{run}");
+        run.assert_one_connection();
+    }
+}
+
+/// 413 (Lambda already answered the caller) and 410 (timed out): log, then
+/// `/next`; never an `/error` for that invocation, which would get 403.
+#[test]
+fn response_413_and_410_are_logged_then_next() {
+    for status in [413, 410] {
+        let run = with_post_answered(ADA, false, Reply::Status(status));
+        assert_eq!(run.steps(), happy_steps(&["first", "second"]), "{status}\n{run}");
+        assert!(
+            run.stderr.contains(&status.to_string()),
+            "{status} not logged\n{run}"
+        );
+        assert_answered_once(&run, &[]);
+        run.assert_one_connection();
+    }
+}
+
+#[test]
+fn response_400_and_403_are_logged_then_next() {
+    for status in [400, 403] {
+        let run = with_post_answered(ADA, false, Reply::Status(status));
+        assert_eq!(run.steps(), happy_steps(&["first", "second"]), "{status}\n{run}");
+        assert!(
+            run.stderr.contains(&status.to_string()),
+            "{status} not logged\n{run}"
+        );
+        assert_answered_once(&run, &[]);
+    }
+}
+
+#[test]
+fn error_4xx_and_2xx_go_on() {
+    for status in [400, 403, 200, 202] {
+        let run = with_post_answered("not json", true, Reply::Status(status));
+        let expected = strings(&["next", "error first", "next", "response second", "next"]);
+        assert_eq!(run.steps(), expected, "{status}\n{run}");
+        if status >= 400 {
+            assert!(
+                run.stderr.contains(&status.to_string()),
+                "{status} not logged\n{run}"
+            );
+        }
+        assert_answered_once(&run, &[]);
+    }
+}
+
+/// 500 means the container is broken, and a dropped connection means the
+/// API is gone: exit at once, whichever post got it.
+#[test]
+fn post_500_or_drop_ends_the_runtime() {
+    for reply in [Reply::Status(500), Reply::Drop] {
+        let run = with_post_answered(ADA, false, reply.clone());
+        assert_eq!(run.steps(), ["next", "response first"], "{reply:?}\n{run}");
+        run.assert_failed();
+        assert_answered_once(&run, &[]);
+
+        let on_error = with_post_answered("not json", true, reply.clone());
+        assert_eq!(on_error.steps(), ["next", "error first"], "{reply:?}\n{on_error}");
+        on_error.assert_failed();
+    }
+}
+
+#[test]
+fn next_403_and_500_end_the_runtime() {
+    for status in [403, 500] {
+        let server = fake(Script::new().then(Reply::Status(status)).invoke("unused", ADA));
+        let first = run(&server, &[]);
+        assert_eq!(first.steps(), ["next"], "{status}\n{first}");
+        first.assert_failed();
+
+        // The same after a served invocation.
+        let server = fake(
+            Script::new()
+                .invoke("first", ADA)
+                .then(Reply::Status(status))
+                .invoke("unused", ADA),
+        );
+        let after = run(&server, &[]);
+        assert_eq!(after.steps(), happy_steps(&["first"]), "{status}\n{after}");
+        after.assert_failed();
+    }
+}
+
+/// `cargo lambda` may answer `/next` with 204, "nothing yet": ask again,
+/// once per 204 (no spinning), and serve what comes.
+#[test]
+fn next_204_is_asked_again() {
+    let server = fake(
+        Script::new()
+            .then(Reply::Status(204))
+            .then(Reply::Status(204))
+            .invoke("late", ADA),
+    );
+    let run = run(&server, &[]);
+    let expected = strings(&["next", "next", "next", "response late", "next"]);
+    assert_eq!(run.steps(), expected, "\n{run}");
+    run.assert_one_connection();
+    assert_answered_once(&run, &[]);
+    // Asking again at once would be a busy loop against an API that keeps
+    // saying 204. A lower bound only, so a slow machine can't fail it.
+    for pair in run.requests[..3].windows(2) {
+        let pause = pair[1].at - pair[0].at;
+        assert!(
+            pause >= Duration::from_millis(10),
+            "asked again after {pause:?}\n{run}"
+        );
+    }
+}
+
+/// Dropped, cut short or garbled answers to `/next`: exit at once.
+#[test]
+fn broken_next_answers_end_the_runtime() {
+    let cases: [(&str, Reply); 8] = [
+        ("dropped", Reply::Drop),
+        ("half a status line", Reply::Raw(b"HTTP/1.1 20".to_vec())),
+        (
+            "half the headers",
+            Reply::Raw(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut\r\nContent-Le".to_vec()),
+        ),
+        (
+            "body cut short",
+            Reply::Raw(
+                b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut\r\nContent-Length: 100\r\n\r\n{\"name\":"
+                    .to_vec(),
+            ),
+        ),
+        (
+            "chunked body cut short",
+            Reply::Raw(
+                b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n{\"name\":"
+                    .to_vec(),
+            ),
+        ),
+        ("not HTTP", Reply::Raw(b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec())),
+        ("bad status code", Reply::Raw(b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n".to_vec())),
+        (
+            "header without a colon",
+            Reply::Raw(
+                b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id cut\r\nContent-Length: 2\r\n\r\n{}".to_vec(),
+            ),
+        ),
+    ];
+    for (what, reply) in cases {
+        let server = fake(Script::new().then(reply).invoke("unused", ADA));
+        let run = run(&server, &[]);
+        assert_eq!(run.steps(), ["next"], "{what}\n{run}");
+        run.assert_failed();
+    }
+}
+
+/// A complete answer that closes the connection (as any HTTP/1.1 server may)
+/// is not a fault: the runtime answers on a new connection and goes on.
+#[test]
+fn connection_close_after_a_complete_answer_is_not_a_fault() {
+    let raw = format!(
+        "HTTP/1.1 200 OK\r\n{REQUEST_ID}: closing\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{ADA}",
+        ADA.len()
+    );
+    let server = fake(
+        Script::new()
+            .then(Reply::Raw(raw.into_bytes()))
+            .invoke("after", ADA),
+    );
+    let run = run(&server, &[]);
+    assert_eq!(run.steps(), happy_steps(&["closing", "after"]), "\n{run}");
+    assert_eq!(
+        json(run.only(Route::Response("closing"))),
+        greeting("Hello", "Ada")
+    );
+    assert_ne!(run.requests[0].conn, run.requests[1].conn, "\n{run}");
+}
+
+/// HTTP/1.1 lets the API send the event chunked; it must arrive whole.
+/// (`Connection: close` because a raw reply closes the connection after it.)
+#[test]
+fn chunked_event_is_read_whole() {
+    let raw = format!(
+        "HTTP/1.1 200 OK\r\n{REQUEST_ID}: chunked\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         4\r\n{{\"na\r\na;ext=1\r\nme\":\"Ada\"}}\r\n0\r\n\r\n"
+    );
+    let server = fake(Script::new().then(Reply::Raw(raw.into_bytes())));
+    let run = run(&server, &[]);
+    assert_eq!(run.steps(), happy_steps(&["chunked"]), "\n{run}");
+    assert_eq!(
+        json(run.only(Route::Response("chunked"))),
+        greeting("Hello", "Ada")
+    );
+}
+
+// ------------------------------------------------------------ event sizes
+
+/// `{"name":"Ada","pad":"xxx…"}`, exactly `size` bytes.
+fn padded_event(size: usize) -> Vec<u8> {
+    let mut event = br#"{"name":"Ada","pad":""#.to_vec();
+    event.resize(size - 2, b'x');
+    event.extend(br#""}"#);
+    assert_eq!(event.len(), size);
+    event
+}
+
+#[test]
+fn largest_event_is_read_whole() {
+    let server = fake(
+        Script::new()
+            .invoke("largest", padded_event(MAX_EVENT))
+            .invoke("small", ADA),
+    );
+    let run = run(&server, &[]);
+    assert_eq!(run.steps(), happy_steps(&["largest", "small"]), "\n{run}");
+    assert_eq!(
+        json(run.only(Route::Response("largest"))),
+        greeting("Hello", "Ada")
+    );
+    run.assert_one_connection();
+}
+
+#[test]
+fn larger_event_is_refused_and_the_loop_goes_on() {
+    let server = fake(
+        Script::new()
+            .invoke("too-large", padded_event(MAX_EVENT + 1))
+            .invoke("small", ADA),
+    );
+    let run = run(&server, &[]);
+    let expected = strings(&["next", "error too-large", "next", "response small", "next"]);
+    assert_eq!(run.steps(), expected, "\n{run}");
+    assert_error_report(run.only(Route::Error("too-large")), "Runtime.EventTooLarge");
+    assert_answered_once(&run, &[]);
+}
+
+/// Nesting deep enough to overflow a recursive parser's stack: the runtime
+/// must answer it (as an error or a greeting) and go on, not crash.
+#[test]
+fn deeply_nested_event_does_not_crash_the_runtime() {
+    let depth = 100_000;
+    let event = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let server = fake(Script::new().invoke("deep", event).invoke("small", ADA));
+    let run = run(&server, &[]);
+    assert_eq!(run.requests.len(), 5, "\n{run}");
+    assert!(
+        matches!(
+            run.requests[1].route(),
+            Route::Response("deep") | Route::Error("deep")
+        ),
+        "\n{run}"
+    );
+    assert_eq!(run.steps()[2..], happy_steps(&["small"]), "\n{run}");
+    assert_answered_once(&run, &[]);
+}
+
+// ------------------------------------------------------------------ panic
+
+/// The release binary with the `panic-probe` feature, built once per test
+/// run into its own target directory: the outer `cargo test` holds the lock
+/// on the main one. `BOOTSTRAP_PANIC_PROBE_BIN` names a prebuilt one instead.
+fn panic_probe_binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(prebuilt) = std::env::var_os("BOOTSTRAP_PANIC_PROBE_BIN") {
+            return PathBuf::from(prebuilt);
+        }
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let target_dir = root.join("target").join("panic-probe");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let mut build = Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--release", "--features", "panic-probe", "--target-dir"])
+            .arg(&target_dir)
+            .env_remove("CARGO_TARGET_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cargo build");
+        let log = drain(build.stderr.take());
+        // A fat-LTO build on two busy cores takes minutes, not ten.
+        let status = fake_api::wait_child(&mut build, Duration::from_secs(600));
+        let log = log.join().unwrap_or_default();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "building the panic-probe binary failed ({status:?}):\n{log}"
+        );
+        // `.cargo/config.toml` makes musl the default target.
+        let binary = target_dir.join("x86_64-unknown-linux-musl/release/bootstrap");
+        assert!(binary.is_file(), "no binary at {}", binary.display());
+        binary
+    })
+}
+
+/// With `panic = "abort"` nothing can catch the panic: the hook must report
+/// it on `/error` before the process goes down.
+#[test]
+fn panic_is_reported_before_the_process_dies() {
+    let binary = panic_probe_binary();
+    for reply in [Reply::Status(202), Reply::Drop, Reply::Status(500)] {
+        let server = fake(
+            Script::new()
+                .invoke("before", ADA)
+                .then(
+                    Invocation::new("boom-id", r#"{"panic":"boom"}"#)
+                        .header("Lambda-Runtime-Invocation-Id", "inv-boom"),
+                )
+                .invoke("after", ADA)
+                .on_error("boom-id", reply.clone()),
+        );
+        let run = run_bin(binary, &server, Some(&server.addr()), &[]);
+        let context = format!("panic report answered {reply:?}\n{run}");
+        let expected = strings(&["next", "response before", "next", "error boom-id"]);
+        assert_eq!(run.steps(), expected, "\n{context}");
+        run.assert_failed();
+        let report = run.only(Route::Error("boom-id"));
+        let message = assert_error_report(report, "Runtime.Panic");
+        assert!(message.contains("boom"), "message {message:?}\n{context}");
+        assert!(
+            message.contains("src/"),
+            "no source location in {message:?}\n{context}"
+        );
+        assert_eq!(
+            report.header("Lambda-Runtime-Invocation-Id"),
+            Some("inv-boom"),
+            "\n{context}"
+        );
+        assert_eq!(
+            json(run.only(Route::Response("before"))),
+            greeting("Hello", "Ada")
+        );
+        assert_answered_once(&run, &[]);
+    }
+}
