@@ -12,18 +12,14 @@ use serde_json::Value;
 use ureq::Agent;
 use ureq::http::{HeaderMap, Response};
 
+use crate::transport;
+
 /// The environment variable that holds the API's address.
 pub const ADDRESS_VARIABLE: &str = "AWS_LAMBDA_RUNTIME_API";
 
 /// Lambda's synchronous payload limit: 6 MiB plus 100 bytes, the exact
 /// figure AWS's emulator enforces. An event this size is read whole.
 pub const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024 + 100;
-
-/// Buffer sizes for the one connection. ureq's defaults (128 KiB each) are
-/// zero-filled on the first request: over a million instructions of start-up
-/// for nothing. Runtime API headers are a few KiB at most (the client
-/// context, the largest, is capped at 3,583 bytes).
-const BUFFER_BYTES: usize = 16 * 1024;
 
 /// The API's error bodies are a line of JSON; anything bigger is not worth
 /// reading, only draining.
@@ -83,7 +79,8 @@ impl Diagnostic {
             "errorMessage": self.message,
             "errorType": self.error_type,
         });
-        body.to_string().into_bytes()
+        // Serializing a `Value` can't fail: its keys are strings.
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 }
 
@@ -159,7 +156,7 @@ impl Client {
     /// Opens no connection yet: that happens on the first call.
     pub fn new(address: &str) -> Result<Client, Error> {
         let base = format!("{}/2018-06-01/runtime", base_url(address)?);
-        let agent = Agent::config_builder()
+        let config = Agent::config_builder()
             // Statuses are answers to act on, not errors.
             .http_status_as_error(false)
             .max_redirects(0)
@@ -171,11 +168,9 @@ impl Client {
             .max_idle_age(Duration::from_secs(24 * 60 * 60))
             .max_idle_connections(1)
             .max_idle_connections_per_host(1)
-            .input_buffer_size(BUFFER_BYTES)
-            .output_buffer_size(BUFFER_BYTES)
-            .max_response_header_size(BUFFER_BYTES)
-            .build()
-            .new_agent();
+            .max_response_header_size(transport::BUFFER_BYTES)
+            .build();
+        let agent = Agent::with_parts(config, transport::Loopback, transport::ResolveOnce::default());
         Ok(Client {
             agent,
             next_url: format!("{base}/invocation/next"),
@@ -228,7 +223,7 @@ impl Client {
                 (
                     "POST /invocation/<id>/response",
                     url,
-                    value.to_string().into_bytes(),
+                    serde_json::to_vec(&value).unwrap_or_default(),
                     None,
                 )
             }
@@ -306,6 +301,14 @@ fn refusal(call: &str, status: u16) -> String {
 /// Reads what is left of a body so the connection goes back to the pool.
 /// A failure here only costs the connection: the next call opens another.
 fn drain(response: &mut Response<ureq::Body>) {
+    // An empty body is already done with: ureq gave the connection back.
+    if response
+        .headers()
+        .get("content-length")
+        .is_some_and(|length| length == "0")
+    {
+        return;
+    }
     let mut reader = response
         .body_mut()
         .with_config()
@@ -346,31 +349,38 @@ pub fn valid_request_id(id: &str) -> bool {
 /// Reads the `/next` answer's headers. A header that is absent or not
 /// visible ASCII counts as absent; only the request id is required.
 pub fn context_from(headers: &HeaderMap) -> Result<Context, Error> {
-    let text = |name: &str| {
-        let value = headers.get(name)?.to_str().ok()?;
-        Some(value.to_owned())
-    };
-    let request_id = match headers.get("lambda-runtime-aws-request-id") {
-        None => return Err(Error::MissingRequestId),
-        Some(value) => match value.to_str() {
-            Ok(id) if valid_request_id(id) => id.to_owned(),
-            _ => {
-                return Err(Error::BadRequestId(
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                ));
+    let mut context = Context::default();
+    let mut request_id = None;
+    // One pass over the headers: cheaper than a hashed lookup per name.
+    for (name, value) in headers {
+        let field = match name.as_str() {
+            "lambda-runtime-aws-request-id" => {
+                request_id = Some(value);
+                continue;
             }
-        },
+            "lambda-runtime-deadline-ms" => {
+                context.deadline_ms = value.to_str().ok().and_then(|ms| ms.trim().parse().ok());
+                continue;
+            }
+            "lambda-runtime-invoked-function-arn" => &mut context.invoked_function_arn,
+            "lambda-runtime-trace-id" => &mut context.trace_id,
+            "lambda-runtime-client-context" => &mut context.client_context,
+            "lambda-runtime-cognito-identity" => &mut context.cognito_identity,
+            "lambda-runtime-aws-tenant-id" => &mut context.tenant_id,
+            "lambda-runtime-invocation-id" => &mut context.invocation_id,
+            _ => continue,
+        };
+        *field = value.to_str().ok().map(str::to_owned);
+    }
+    context.request_id = match request_id.map(|value| value.to_str()) {
+        None => return Err(Error::MissingRequestId),
+        Some(Ok(id)) if valid_request_id(id) => id.to_owned(),
+        Some(_) => {
+            let value = request_id.map_or(&[][..], |value| value.as_bytes());
+            return Err(Error::BadRequestId(String::from_utf8_lossy(value).into_owned()));
+        }
     };
-    Ok(Context {
-        request_id,
-        deadline_ms: text("lambda-runtime-deadline-ms").and_then(|ms| ms.trim().parse().ok()),
-        invoked_function_arn: text("lambda-runtime-invoked-function-arn"),
-        trace_id: text("lambda-runtime-trace-id"),
-        client_context: text("lambda-runtime-client-context"),
-        cognito_identity: text("lambda-runtime-cognito-identity"),
-        tenant_id: text("lambda-runtime-aws-tenant-id"),
-        invocation_id: text("lambda-runtime-invocation-id"),
-    })
+    Ok(context)
 }
 
 /// X-Ray's SDKs read the trace header from `_X_AMZN_TRACE_ID`; it must

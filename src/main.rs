@@ -9,6 +9,7 @@ mod api;
 mod handler;
 mod log;
 mod panic;
+mod transport;
 
 use std::process::ExitCode;
 
