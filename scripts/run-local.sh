@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# `make run`: the function, locally, as Lambda would run it.
+#
+# Starts `cargo lambda watch --only-lambda-apis` (the Runtime API and the
+# invoke API, nothing else) on loopback, starts the bootstrap binary against
+# it, invokes every sample event in events/ the way a caller does, prints the
+# answers, and stops both processes on the way out, failed or not.
+#
+# Environment: BIN (the bootstrap to run), RUNNER (e.g. qemu-aarch64 for an
+# arm64 binary; empty to run it directly), PORT (default: a free one),
+# EVENTS (default: events/), LOG_DIR (default: target/run), GREETING.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${BIN:?BIN must name the bootstrap binary}"
+RUNNER=${RUNNER:-}
+EVENTS=${EVENTS:-$ROOT/events}
+LOG_DIR=${LOG_DIR:-$ROOT/target/run}
+CARGO_LAMBDA=${CARGO_LAMBDA:-$ROOT/.venv/bin/cargo-lambda}
+PORT=${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+
+mkdir -p "$LOG_DIR"
+emulator_log=$LOG_DIR/emulator.log
+function_log=$LOG_DIR/function.log
+emulator_pid=
+function_pid=
+
+stop() {
+    local status=$?
+    if [[ -n $function_pid ]]; then
+        kill "$function_pid" 2>/dev/null || true
+        wait "$function_pid" 2>/dev/null || true
+    fi
+    if [[ -n $emulator_pid ]]; then
+        kill "$emulator_pid" 2>/dev/null || true
+        wait "$emulator_pid" 2>/dev/null || true
+    fi
+    exit "$status"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+[[ -x $CARGO_LAMBDA ]] || { echo "run: no $CARGO_LAMBDA (make setup installs it)" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "run: no binary at $BIN (make build)" >&2; exit 1; }
+
+base=http://127.0.0.1:$PORT
+echo "emulator: cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P $PORT (log: $emulator_log)"
+(cd "$ROOT" && exec "$CARGO_LAMBDA" lambda watch --only-lambda-apis -A 127.0.0.1 -P "$PORT") \
+    >"$emulator_log" 2>&1 &
+emulator_pid=$!
+
+# Up when the port takes a connection (its `/` never answers: no HTTP probe).
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+for _ in $(seq 600); do
+    listening && break
+    if ! kill -0 "$emulator_pid" 2>/dev/null; then
+        echo "run: the emulator exited:" >&2
+        cat "$emulator_log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+listening || { echo "run: the emulator did not listen on $PORT within 60 s" >&2; exit 1; }
+
+echo "function: ${RUNNER:+$RUNNER }$BIN with AWS_LAMBDA_RUNTIME_API=$base/.rt (log: $function_log)"
+function_env=(AWS_LAMBDA_RUNTIME_API="$base/.rt" AWS_LAMBDA_FUNCTION_NAME=_)
+[[ -z ${GREETING+set} ]] || function_env+=(GREETING="$GREETING")
+runner=()
+[[ -z $RUNNER ]] || read -r -a runner <<<"$RUNNER"
+env "${function_env[@]}" "${runner[@]}" "$BIN" >"$function_log" 2>&1 &
+function_pid=$!
+
+failed=0
+answer=$LOG_DIR/answer
+headers=$LOG_DIR/headers
+echo
+for event in "$EVENTS"/*; do
+    [[ -f $event ]] || continue
+    printf '%s  %s\n' "${event#"$ROOT"/}" "$(head -c 200 "$event")"
+    if ! code=$(curl -sS --max-time 30 -o "$answer" -D "$headers" -w '%{http_code}' \
+        -H 'Content-Type: application/json' --data-binary "@$event" \
+        "$base/2015-03-31/functions/_/invocations"); then
+        echo "  -> no answer" >&2
+        failed=1
+        continue
+    fi
+    # A function error is an answer too: cargo lambda gives it status 500
+    # (real Lambda: 200 with X-Amz-Function-Error: Unhandled).
+    kind=$(grep -i '^x-amz-function-error:' "$headers" | tr -d '\r' | cut -d' ' -f2- || true)
+    printf '  -> %s%s %s\n\n' "$code" "${kind:+ (function error: $kind)}" "$(cat "$answer")"
+    [[ $code == 200 || $code == 500 ]] || failed=1
+    if ! kill -0 "$function_pid" 2>/dev/null; then
+        echo "run: the function exited:" >&2
+        cat "$function_log" >&2
+        exit 1
+    fi
+done
+
+if [[ -s $function_log ]]; then
+    echo "function log:"
+    sed 's/^/  /' "$function_log"
+fi
+exit "$failed"
