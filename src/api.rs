@@ -113,7 +113,7 @@ impl fmt::Display for Error {
             ),
             Error::BadAddress(address) => write!(
                 f,
-                "{ADDRESS_VARIABLE} is {address:?}: expected host:port or http://host:port/prefix"
+                "{ADDRESS_VARIABLE} is {address:?}: expected ip:port or http://ip:port/prefix (the host an IP address or localhost)"
             ),
             Error::Transport { call, source } => write!(f, "{call} failed: {source}"),
             Error::Status { call, status } => {
@@ -155,7 +155,10 @@ impl Client {
     /// A client for `address`, in either form the API's address comes in.
     /// Opens no connection yet: that happens on the first call.
     pub fn new(address: &str) -> Result<Client, Error> {
-        let base = format!("{}/2018-06-01/runtime", base_url(address)?);
+        let url = base_url(address)?;
+        let socket_address =
+            transport::socket_address(&url).ok_or_else(|| Error::BadAddress(address.to_owned()))?;
+        let base = url + "/2018-06-01/runtime";
         let config = Agent::config_builder()
             // Statuses are answers to act on, not errors.
             .http_status_as_error(false)
@@ -170,10 +173,14 @@ impl Client {
             .max_idle_connections_per_host(1)
             .max_response_header_size(transport::BUFFER_BYTES)
             .build();
-        let agent = Agent::with_parts(config, transport::Loopback, transport::ResolveOnce::default());
+        let agent = Agent::with_parts(
+            config,
+            transport::Loopback,
+            transport::FixedAddress(socket_address),
+        );
         Ok(Client {
             agent,
-            next_url: format!("{base}/invocation/next"),
+            next_url: base.clone() + "/invocation/next",
             base,
         })
     }
@@ -248,7 +255,7 @@ impl Client {
         let response = request.send(&body[..]).map_err(transport(call))?;
         match settle(call, response)? {
             Settled::Accepted => {}
-            Settled::Refused(status) => crate::log::warn(Some(id), &refusal(call, status)),
+            Settled::Refused(status) => crate::log::warn(Some(id), refusal(call, status)),
         }
         Ok(())
     }

@@ -5,34 +5,44 @@
 //! plain line is best. The runtime only logs what needs a human: refused
 //! answers and the reason it is about to exit.
 
+use std::fmt::Display;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-pub fn warn(request_id: Option<&str>, message: &str) {
-    write("WARN", request_id, message);
+pub fn warn(request_id: Option<&str>, message: impl Display) {
+    write("WARN", request_id, &message);
 }
 
-pub fn error(request_id: Option<&str>, message: &str) {
-    write("ERROR", request_id, message);
+pub fn error(request_id: Option<&str>, message: impl Display) {
+    write("ERROR", request_id, &message);
 }
 
-fn write(level: &str, request_id: Option<&str>, message: &str) {
+fn write(level: &str, request_id: Option<&str>, message: &dyn Display) {
     let json = std::env::var_os("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
-    let line = if json {
-        json_line(now_ms(), level, request_id, message)
-    } else {
-        text_line(level, request_id, message)
-    };
+    let mut stderr = std::io::stderr().lock();
     // Logging must never take the runtime down: a closed stderr is ignored.
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = if json {
+        writeln!(
+            stderr,
+            "{}",
+            json_line(now_ms(), level, request_id, &message.to_string())
+        )
+    } else {
+        write_text_line(&mut stderr, level, request_id, message)
+    };
 }
 
-fn text_line(level: &str, request_id: Option<&str>, message: &str) -> String {
+fn write_text_line(
+    out: &mut dyn Write,
+    level: &str,
+    request_id: Option<&str>,
+    message: &dyn Display,
+) -> std::io::Result<()> {
     match request_id {
-        Some(id) => format!("{level} bootstrap [{id}] {message}"),
-        None => format!("{level} bootstrap {message}"),
+        Some(id) => writeln!(out, "{level} bootstrap [{id}] {message}"),
+        None => writeln!(out, "{level} bootstrap {message}"),
     }
 }
 
@@ -104,10 +114,12 @@ mod tests {
 
     #[test]
     fn text_lines_name_the_request() {
-        assert_eq!(
-            text_line("WARN", Some("id-1"), "late"),
-            "WARN bootstrap [id-1] late"
-        );
-        assert_eq!(text_line("ERROR", None, "gone"), "ERROR bootstrap gone");
+        let line = |request_id, message: &str| {
+            let mut out = Vec::new();
+            write_text_line(&mut out, "WARN", request_id, &message).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(line(Some("id-1"), "late"), "WARN bootstrap [id-1] late\n");
+        assert_eq!(line(None, "gone"), "WARN bootstrap gone\n");
     }
 }

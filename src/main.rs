@@ -26,12 +26,10 @@ fn main() -> ExitCode {
     let handler = match Handler::init() {
         Ok(handler) => handler,
         Err(diagnostic) => {
-            log::error(
-                None,
-                &format!("init failed: {}: {}", diagnostic.error_type, diagnostic.message),
-            );
+            let Diagnostic { error_type, message } = &diagnostic;
+            log::error(None, format_args!("init failed: {error_type}: {message}"));
             if let Err(error) = client.init_error(&diagnostic) {
-                log::error(None, &error.to_string());
+                log::error(None, error);
             }
             return ExitCode::FAILURE;
         }
@@ -70,6 +68,6 @@ fn call(handler: &Handler, event: Value, context: &api::Context) -> Result<Value
 }
 
 fn exit(error: &Error) -> ExitCode {
-    log::error(None, &error.to_string());
+    log::error(None, error);
     ExitCode::FAILURE
 }

@@ -24,7 +24,7 @@ pub fn install(client: Client) {
         if let Some(context) = running {
             let diagnostic = Diagnostic::new("Runtime.Panic", describe(info));
             if let Err(error) = client.answer(&context, Err(diagnostic)) {
-                crate::log::error(Some(&context.request_id), &error.to_string());
+                crate::log::error(Some(&context.request_id), error);
             }
         }
         std::process::abort();

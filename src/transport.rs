@@ -11,16 +11,17 @@
 //!   its answer usually comes in one read: four system calls an invocation;
 //! - the connection counts as open until a read or write says otherwise;
 //!   bytes left over after a response still close it (ureq checks that);
-//! - buffers come zeroed from the allocator, and the address is resolved once.
+//! - buffers come zeroed from the allocator;
+//! - the address is an IP literal or `localhost`, parsed once: no DNS, which
+//!   keeps std's lookup code and musl's resolver (about 60 KB) out.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::sync::OnceLock;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 
 use ureq::Error;
 use ureq::config::Config;
 use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 /// Size of the input and of the output buffer. Runtime API answer headers
@@ -52,23 +53,45 @@ impl Connector for Loopback {
     }
 }
 
-/// Resolves the API's address on the first request and reuses it: it can't
-/// change while the process lives.
-#[derive(Debug, Default)]
-pub struct ResolveOnce(OnceLock<ResolvedSocketAddrs>);
-
-impl Resolver for ResolveOnce {
-    fn resolve(
-        &self,
-        uri: &Uri,
-        config: &Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, Error> {
-        if let Some(addrs) = self.0.get() {
-            return Ok(addrs.clone());
+/// The socket address of `http://host[:port]/...`, where host is an IP
+/// literal (`127.0.0.1`, `[::1]`) or `localhost`: the only hosts the Runtime
+/// API lives on.
+pub fn socket_address(url: &str) -> Option<SocketAddr> {
+    let rest = url.strip_prefix("http://")?;
+    let authority = rest.split('/').next()?;
+    // Port 80, HTTP's default, when none is given.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            let port = if after.is_empty() {
+                80
+            } else {
+                after.strip_prefix(':')?.parse().ok()?
+            };
+            (host, port)
         }
-        let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
-        Ok(self.0.get_or_init(|| addrs).clone())
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, port.parse().ok()?),
+            None => (authority, 80),
+        },
+    };
+    let ip = if host.eq_ignore_ascii_case("localhost") {
+        Ipv4Addr::LOCALHOST.into()
+    } else {
+        host.parse().ok()?
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Hands ureq the one address, parsed up front, for every request.
+#[derive(Debug)]
+pub struct FixedAddress(pub SocketAddr);
+
+impl Resolver for FixedAddress {
+    fn resolve(&self, _: &Uri, _: &Config, _: NextTimeout) -> Result<ResolvedSocketAddrs, Error> {
+        let mut addresses = self.empty();
+        addresses.push(self.0);
+        Ok(addresses)
     }
 }
 
@@ -215,6 +238,35 @@ impl Buffers for RuntimeBuffers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_ip_literals_or_localhost() {
+        let address = |url| socket_address(url).map(|a| a.to_string());
+        assert_eq!(
+            address("http://127.0.0.1:9001").as_deref(),
+            Some("127.0.0.1:9001")
+        );
+        assert_eq!(
+            address("http://127.0.0.1:9000/.rt/fn").as_deref(),
+            Some("127.0.0.1:9000")
+        );
+        assert_eq!(address("http://[::]:9000/.rt").as_deref(), Some("[::]:9000"));
+        assert_eq!(address("http://[::1]/x").as_deref(), Some("[::1]:80"));
+        assert_eq!(
+            address("http://LocalHost:9001").as_deref(),
+            Some("127.0.0.1:9001")
+        );
+        assert_eq!(address("http://10.0.0.1").as_deref(), Some("10.0.0.1:80"));
+        for unusable in [
+            "http://example.com:9001",
+            "http://127.0.0.1:x",
+            "http://:9001",
+            "127.0.0.1:9001",
+            "http://[::1:9",
+        ] {
+            assert_eq!(address(unusable), None, "{unusable}");
+        }
+    }
 
     #[test]
     fn input_is_consumed_from_the_front_and_compacted() {
