@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use ureq::Agent;
-use ureq::http::{HeaderMap, Response};
+use ureq::config::AutoHeaderValue;
+use ureq::http::{HeaderMap, Response, Uri};
 
 use crate::transport;
 
@@ -142,7 +143,8 @@ pub struct Client {
     agent: Agent,
     /// `http://host:port[/prefix]/2018-06-01/runtime`, ready for a suffix.
     base: String,
-    next_url: String,
+    /// Parsed once: a `Uri` clone is cheaper than parsing it per request.
+    next_uri: Uri,
 }
 
 impl Client {
@@ -172,6 +174,10 @@ impl Client {
             .max_idle_connections(1)
             .max_idle_connections_per_host(1)
             .max_response_header_size(transport::BUFFER_BYTES)
+            // Headers the API ignores cost instructions on every request.
+            .user_agent(AutoHeaderValue::None)
+            .accept(AutoHeaderValue::None)
+            .accept_encoding(AutoHeaderValue::None)
             .build();
         let agent = Agent::with_parts(
             config,
@@ -180,7 +186,8 @@ impl Client {
         );
         Ok(Client {
             agent,
-            next_url: base.clone() + "/invocation/next",
+            next_uri: Uri::try_from(base.clone() + "/invocation/next")
+                .map_err(|_| Error::BadAddress(address.to_owned()))?,
             base,
         })
     }
@@ -190,7 +197,11 @@ impl Client {
     pub fn next(&self) -> Result<Invocation, Error> {
         const CALL: &str = "GET /invocation/next";
         let mut response = loop {
-            let mut response = self.agent.get(&self.next_url).call().map_err(transport(CALL))?;
+            let mut response = self
+                .agent
+                .get(self.next_uri.clone())
+                .call()
+                .map_err(transport(CALL))?;
             match response.status().as_u16() {
                 200 => break response,
                 // Some emulators say "nothing yet"; ask again, but never spin.
@@ -245,7 +256,7 @@ impl Client {
                 )
             }
         };
-        let mut request = self.agent.post(&url).content_type("application/json");
+        let mut request = self.agent.post(&url);
         if let Some(invocation_id) = &context.invocation_id {
             request = request.header("Lambda-Runtime-Invocation-Id", invocation_id);
         }
@@ -427,7 +438,7 @@ mod tests {
         );
         let client = Client::new("http://127.0.0.1:9000/.rt").unwrap();
         assert_eq!(
-            client.next_url,
+            client.next_uri.to_string(),
             "http://127.0.0.1:9000/.rt/2018-06-01/runtime/invocation/next"
         );
     }

@@ -33,7 +33,12 @@ pub fn install(client: Client) {
 
 /// Runs the handler with the hook armed for this invocation.
 pub fn guard<T>(context: &Context, handler: impl FnOnce() -> T) -> T {
-    set_running(Some(context.clone()));
+    // Only what an answer needs: this runs for every invocation.
+    set_running(Some(Context {
+        request_id: context.request_id.clone(),
+        invocation_id: context.invocation_id.clone(),
+        ..Context::default()
+    }));
     let result = handler();
     set_running(None);
     result
