@@ -520,6 +520,41 @@ fn release_x86_64_is_static_within_guard_and_serves() {
     serves_handler_table(&binary, "release x86_64");
 }
 
+/// Static for real: the binary serves the handler table from a root that
+/// holds nothing but itself (no libc, no loader, no /etc), as in a bare
+/// container. chroot needs root, which CI has.
+#[test]
+fn release_x86_64_serves_from_an_empty_root() {
+    let test = "release_x86_64_serves_from_an_empty_root";
+    let root_user = quiet_command("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout == b"0\n");
+    let found = on_path("chroot").filter(|_| root_user);
+    let Some(chroot) = require(test, "chroot as root", found, "run the tests as root") else {
+        return;
+    };
+    let binary = release(Arch::X86_64);
+    let empty_root = packaging_dir().join("empty-root");
+    let _ = fs::remove_dir_all(&empty_root);
+    fs::create_dir_all(&empty_root).unwrap();
+    fs::copy(&binary, empty_root.join("bootstrap")).unwrap();
+    let entries: Vec<_> = fs::read_dir(&empty_root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, ["bootstrap"], "the root must hold the binary alone");
+    let script = packaging_dir().join("run-in-empty-root");
+    let body = format!(
+        "#!/bin/sh\nexec '{}' '{}' /bootstrap\n",
+        chroot.display(),
+        empty_root.display()
+    );
+    fs::write(&script, body).unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    serves_handler_table(&script, "release x86_64 in an empty root");
+}
+
 #[test]
 fn release_arm64_is_static_within_guard_and_serves_under_qemu() {
     let binary = release(Arch::Arm64);
