@@ -235,27 +235,23 @@ impl Client {
     /// response is too large, ...) is logged and the loop goes on.
     pub fn answer(&self, context: &Context, result: Result<Value, Diagnostic>) -> Result<(), Error> {
         let id = &context.request_id;
-        let (call, url, body, error_type) = match result {
-            Ok(value) => {
-                let url = format!("{}/invocation/{id}/response", self.base);
-                (
-                    "POST /invocation/<id>/response",
-                    url,
-                    serde_json::to_vec(&value).unwrap_or_default(),
-                    None,
-                )
-            }
-            Err(diagnostic) => {
-                let url = format!("{}/invocation/{id}/error", self.base);
-                let body = diagnostic.to_json();
-                (
-                    "POST /invocation/<id>/error",
-                    url,
-                    body,
-                    Some(diagnostic.error_type),
-                )
-            }
+        // Serializing a `Value` can't fail: its keys are strings.
+        let (call, path, body, error_type) = match result {
+            Ok(value) => (
+                "POST /invocation/<id>/response",
+                "response",
+                serde_json::to_vec(&value),
+                None,
+            ),
+            Err(diagnostic) => (
+                "POST /invocation/<id>/error",
+                "error",
+                Ok(diagnostic.to_json()),
+                Some(diagnostic.error_type),
+            ),
         };
+        let body = body.unwrap_or_default();
+        let url = format!("{}/invocation/{id}/{path}", self.base);
         let mut request = self.agent.post(&url);
         if let Some(invocation_id) = &context.invocation_id {
             request = request.header("Lambda-Runtime-Invocation-Id", invocation_id);
