@@ -175,9 +175,14 @@ run: setup build ## Run the function against cargo lambda's emulator and invoke 
 	@BIN=$(BIN) RUNNER=$(if $(filter arm64,$(ARCH)),qemu-aarch64) PORT=$(PORT) \
 		$(ROOT)/scripts/run-local.sh
 
+# tests/fake-api is a crate of its own (the tests' Runtime API): its checks
+# and unit tests run beside the package's.
+FAKE_API := --manifest-path $(ROOT)/tests/fake-api/Cargo.toml
 test: setup ## Format check, clippy, then every test, with missing tools as failures.
-	cd $(ROOT) && $(CARGO) fmt --check
+	cd $(ROOT) && $(CARGO) fmt --check && $(CARGO) fmt --check $(FAKE_API)
 	cd $(ROOT) && $(CARGO) clippy --all-targets -- -D warnings
+	cd $(ROOT) && $(CARGO) clippy --all-targets $(FAKE_API) -- -D warnings
+	cd $(ROOT) && $(CARGO) test $(FAKE_API)
 	cd $(ROOT) && BOOTSTRAP_STRICT=1 $(CARGO) test
 
 bench: ## Benchmark against the official runtime (bench/).
