@@ -23,7 +23,8 @@ fn main() -> ExitCode {
         Ok(client) => client,
         Err(error) => return exit(&error),
     };
-    let handler = match Handler::init() {
+    panic::install(client.clone());
+    let handler = match panic::guard_init(init) {
         Ok(handler) => handler,
         Err(diagnostic) => {
             let Diagnostic { error_type, message } = &diagnostic;
@@ -34,7 +35,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    panic::install(client.clone());
     match serve(&client, &handler) {
         Err(error) => exit(&error),
     }
@@ -51,6 +51,15 @@ fn serve(client: &Client, handler: &Handler) -> Result<std::convert::Infallible,
             .and_then(|event| panic::guard(context, || call(handler, event, context)));
         client.answer(context, result)?;
     }
+}
+
+fn init() -> Result<Handler, Diagnostic> {
+    // Test builds only: lets the integration tests prove init panics are reported.
+    #[cfg(feature = "panic-probe")]
+    if let Some(message) = std::env::var_os("PANIC_PROBE_INIT") {
+        panic!("{}", message.to_string_lossy());
+    }
+    Handler::init()
 }
 
 fn parse(bytes: &[u8]) -> Result<Value, Diagnostic> {

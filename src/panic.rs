@@ -1,53 +1,78 @@
-//! Reporting a panic in the handler before the process goes down.
+//! Reporting a panic in the function before the process goes down.
 //!
 //! The release build uses `panic = "abort"`, so nothing can catch a panic;
-//! but the panic hook runs before the abort. While the handler runs, the
-//! hook knows the invocation and posts `Runtime.Panic` to its `/error`, so
-//! the caller sees the panic message instead of a bare `Runtime.ExitError`.
+//! but the panic hook runs before the abort. While `Handler::init` runs, the
+//! hook posts `Runtime.Panic` to `/init/error`; while the handler runs, to
+//! the invocation's `/error`. The caller then sees the panic message instead
+//! of a bare `Runtime.ExitError`.
 
 use std::panic::{self, PanicHookInfo};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use crate::api::{Client, Context, Diagnostic};
 
-/// The invocation the handler is working on, if any. The hook takes it, so
-/// an invocation is never answered twice.
-static RUNNING: Mutex<Option<Context>> = Mutex::new(None);
+/// What the function is doing, for the hook to report.
+enum Running {
+    Nothing,
+    Init,
+    /// Only what an answer needs (request and invocation ids).
+    Invocation(Context),
+}
+
+/// The hook takes what it reports, so nothing is answered twice.
+static RUNNING: Mutex<Running> = Mutex::new(Running::Nothing);
 
 /// Installs the hook. The process always ends after a panic, whatever the
-/// profile, so every build behaves like the one that ships.
+/// profile or thread, so every build behaves like the one that ships.
 pub fn install(client: Client) {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         default_hook(info);
-        let running = RUNNING.lock().ok().and_then(|mut running| running.take());
-        if let Some(context) = running {
-            let diagnostic = Diagnostic::new("Runtime.Panic", describe(info));
-            if let Err(error) = client.answer(&context, Err(diagnostic)) {
-                crate::log::error(Some(&context.request_id), error);
-            }
+        let diagnostic = Diagnostic::new("Runtime.Panic", describe(info));
+        let reported = match replace(Running::Nothing) {
+            Running::Nothing => Ok(()),
+            Running::Init => client.init_error(&diagnostic),
+            Running::Invocation(context) => client.answer(&context, Err(diagnostic)),
+        };
+        if let Err(error) = reported {
+            crate::log::error(None, error);
         }
         std::process::abort();
     }));
 }
 
+/// Runs `Handler::init` with the hook armed for start-up.
+pub fn guard_init<T>(init: impl FnOnce() -> T) -> T {
+    arm(Running::Init, init)
+}
+
 /// Runs the handler with the hook armed for this invocation.
 pub fn guard<T>(context: &Context, handler: impl FnOnce() -> T) -> T {
-    // Only what an answer needs: this runs for every invocation.
-    set_running(Some(Context {
+    let answer_needs = Context {
         request_id: context.request_id.clone(),
         invocation_id: context.invocation_id.clone(),
         ..Context::default()
-    }));
-    let result = handler();
-    set_running(None);
+    };
+    arm(Running::Invocation(answer_needs), handler)
+}
+
+fn arm<T>(running: Running, work: impl FnOnce() -> T) -> T {
+    replace(running);
+    let result = work();
+    if let Running::Nothing = replace(Running::Nothing) {
+        // A thread the function started panicked: the hook has taken this
+        // invocation and is answering it before it aborts the process.
+        // Answering here too would answer twice.
+        loop {
+            std::thread::park();
+        }
+    }
     result
 }
 
-fn set_running(context: Option<Context>) {
-    if let Ok(mut running) = RUNNING.lock() {
-        *running = context;
-    }
+fn replace(running: Running) -> Running {
+    let mut slot = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+    std::mem::replace(&mut slot, running)
 }
 
 /// `boom at src/handler.rs:12:5`: the payload and where it was raised.

@@ -9,8 +9,11 @@
 //!
 //! - a request goes out in one write (head and a small body together), and
 //!   its answer usually comes in one read: four system calls an invocation;
-//! - the connection counts as open until a read or write says otherwise;
-//!   bytes left over after a response still close it (ureq checks that);
+//! - the connection counts as open until a read or write says otherwise,
+//!   with no probe of the socket: the Runtime API never closes it. If a peer
+//!   did, the next call would fail and the runtime exit, as on any dropped
+//!   connection. Bytes left in the buffer after a response close it (ureq
+//!   checks that);
 //! - buffers come zeroed from the allocator;
 //! - the address is an IP literal or `localhost`, parsed once: no DNS, which
 //!   keeps std's lookup code and musl's resolver (about 60 KB) out.
@@ -131,22 +134,23 @@ impl Transport for Connection {
     }
 
     fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), Error> {
+        // `amount` is at most the output buffer, well under the threshold.
         if self.pending.len() + amount > COALESCE_BYTES {
             let flushed = self.flush();
             self.io(flushed)?;
         }
-        let output = &self.buffers.output[..amount];
-        if amount > COALESCE_BYTES {
-            let written = self.stream.write_all(output);
-            return self.io(written);
-        }
-        self.pending.extend_from_slice(output);
+        self.pending.extend_from_slice(&self.buffers.output[..amount]);
         Ok(())
     }
 
     fn await_input(&mut self, _: NextTimeout) -> Result<bool, Error> {
         let flushed = self.flush();
         self.io(flushed)?;
+        if self.buffers.input_append_buf().is_empty() {
+            // A response head that fills the whole buffer: say so, rather
+            // than read into nothing and take the 0 for a closed peer.
+            return Err(Error::LargeResponseHeader(BUFFER_BYTES + 1, BUFFER_BYTES));
+        }
         let read = loop {
             match self.stream.read(self.buffers.input_append_buf()) {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,

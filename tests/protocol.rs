@@ -665,3 +665,38 @@ fn panic_is_reported_before_the_process_dies() {
         assert_answered_once(&run, &[]);
     }
 }
+
+/// A panic in `Handler::init` goes to `/init/error`, and `/next` is never
+/// called.
+#[test]
+fn init_panic_is_reported_before_the_process_dies() {
+    let server = fake(Script::new().invoke("never", ADA));
+    let run = run_bin(
+        panic_probe_binary(),
+        &server,
+        Some(&server.addr()),
+        &[("PANIC_PROBE_INIT", "config exploded")],
+    );
+    assert_eq!(run.steps(), strings(&["init-error"]), "\n{run}");
+    run.assert_failed();
+    let message = assert_error_report(run.only(Route::InitError), "Runtime.Panic");
+    assert!(message.contains("config exploded"), "message {message:?}\n{run}");
+}
+
+/// ureq reads proxy variables from the environment; a function may set them
+/// for its own outbound calls, and the Runtime API must still be reached
+/// directly.
+#[test]
+fn proxy_variables_do_not_divert_the_api() {
+    let server = fake(Script::new().invoke("req-1", ADA));
+    let proxy = "http://127.0.0.1:9";
+    let env = [
+        ("HTTPS_PROXY", proxy),
+        ("HTTP_PROXY", proxy),
+        ("ALL_PROXY", proxy),
+        ("http_proxy", proxy),
+    ];
+    let run = run(&server, &env);
+    assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{run}");
+    assert_eq!(json(run.only(Route::Response("req-1"))), greeting("Hello", "Ada"));
+}
