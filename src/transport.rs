@@ -52,6 +52,7 @@ impl Connector for Loopback {
             buffers: RuntimeBuffers::new(),
             pending: Vec::new(),
             open: true,
+            write_failed: None,
         }))
     }
 }
@@ -106,16 +107,22 @@ pub struct Connection {
     pending: Vec<u8>,
     /// False once a read saw the end of the stream or any I/O failed.
     open: bool,
+    /// Why a write failed. The peer may have answered before it stopped
+    /// reading (Go's `net/http` answers 413 to an oversized body without
+    /// reading it, then closes): the rest of the request is dropped and the
+    /// answer read; only when there is none does this error stand.
+    write_failed: Option<io::Error>,
 }
 
 impl Connection {
-    fn flush(&mut self) -> io::Result<()> {
-        if !self.pending.is_empty() {
-            let written = self.stream.write_all(&self.pending);
-            self.pending.clear();
-            written?;
+    fn flush(&mut self) {
+        if !self.pending.is_empty() && self.write_failed.is_none() {
+            if let Err(error) = self.stream.write_all(&self.pending) {
+                self.open = false;
+                self.write_failed = Some(error);
+            }
         }
-        Ok(())
+        self.pending.clear();
     }
 
     fn io<T>(&mut self, result: io::Result<T>) -> Result<T, Error> {
@@ -136,16 +143,14 @@ impl Transport for Connection {
     fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), Error> {
         // `amount` is at most the output buffer, well under the threshold.
         if self.pending.len() + amount > COALESCE_BYTES {
-            let flushed = self.flush();
-            self.io(flushed)?;
+            self.flush();
         }
         self.pending.extend_from_slice(&self.buffers.output[..amount]);
         Ok(())
     }
 
     fn await_input(&mut self, _: NextTimeout) -> Result<bool, Error> {
-        let flushed = self.flush();
-        self.io(flushed)?;
+        self.flush();
         if self.buffers.input_append_buf().is_empty() {
             // A response head that fills the whole buffer: say so, rather
             // than read into nothing and take the 0 for a closed peer.
@@ -157,7 +162,13 @@ impl Transport for Connection {
                 other => break other,
             }
         };
-        let amount = self.io(read)?;
+        let amount = match (read, self.write_failed.take()) {
+            (Ok(amount), _) if amount > 0 => amount,
+            // No answer after all: the failed write is what happened.
+            (_, Some(failed)) => return self.io(Err(failed)),
+            (Ok(amount), None) => amount,
+            (Err(error), None) => return self.io(Err(error)),
+        };
         self.open &= amount > 0;
         self.buffers.input_appended(amount);
         Ok(amount > 0)

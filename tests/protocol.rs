@@ -700,3 +700,24 @@ fn proxy_variables_do_not_divert_the_api() {
     assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{run}");
     assert_eq!(json(run.only(Route::Response("req-1"))), greeting("Hello", "Ada"));
 }
+
+/// Go's `net/http`, which serves the Runtime API, answers 413 to an
+/// oversized response before reading it and closes the connection while the
+/// runtime is still writing. The write fails, but the answer is there to
+/// read: the runtime must see the 413 and go on, not exit.
+#[test]
+fn response_refused_before_it_is_read_goes_on() {
+    // `{"name":"xxx…"}` at the largest event size makes the built-in
+    // handler's answer 11 bytes longer: over the limit.
+    let name = "x".repeat(MAX_EVENT - r#"{"name":""}"#.len());
+    let event = format!(r#"{{"name":"{name}"}}"#);
+    assert_eq!(event.len(), MAX_EVENT);
+    let script = Script::new()
+        .invoke("big", &event)
+        .on_response("big", Reply::Early(413))
+        .invoke("after", ADA);
+    let run = run(&fake(script), &[]);
+    assert_eq!(run.steps(), happy_steps(&["big", "after"]), "\n{run}");
+    assert!(run.stderr.contains("413"), "413 not logged\n{run}");
+    assert_eq!(json(run.only(Route::Response("after"))), greeting("Hello", "Ada"));
+}

@@ -38,7 +38,7 @@ mod http;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -147,6 +147,11 @@ pub enum Reply {
     Raw(Vec<u8>),
     /// The connection closed without a byte of answer.
     Drop,
+    /// This status as soon as the request's head is read, before its body;
+    /// then the connection is closed with the body left unread (after a
+    /// short drain), as Go's `net/http`, which serves the Runtime API,
+    /// does when a handler refuses an oversized body.
+    Early(u16),
 }
 
 impl From<Invocation> for Reply {
@@ -349,6 +354,14 @@ impl Shared {
         reply
     }
 
+    /// The status of an [`Reply::Early`] scripted for a post to `path`.
+    fn early_status(&self, path: &str) -> Option<u16> {
+        match self.lock().script.posts.get(path) {
+            Some(Reply::Early(status)) => Some(*status),
+            _ => None,
+        }
+    }
+
     fn error(&self, conn: usize, e: &io::Error) {
         self.lock().errors.push(format!("connection {conn}: {e}"));
     }
@@ -549,7 +562,8 @@ fn serve(open: &Open, stream: TcpStream) {
                 let _ = writer.write_all(&bytes);
                 false
             }
-            Reply::Drop => false,
+            // Answered while the request was read.
+            Reply::Drop | Reply::Early(_) => false,
         };
         if close || !keep {
             break;
@@ -574,8 +588,6 @@ fn read_request(
         writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
     }
     let chunked = framing == http::Framing::Chunked;
-    let body = http::read_body(reader, framing)?;
-    let close = http::wants_close(&line.version, &head.fields);
     let inside = if shared.prefix.is_empty() {
         Some(line.target.as_str())
     } else {
@@ -583,10 +595,17 @@ fn read_request(
             .strip_prefix(shared.prefix.as_str())
             .filter(|rest| rest.starts_with('/'))
     };
+    let path = inside.unwrap_or(&line.target).to_owned();
+    let early = shared.early_status(&path);
+    let body = match early {
+        Some(_) => http::Body::default(),
+        None => http::read_body(reader, framing)?,
+    };
+    let close = http::wants_close(&line.version, &head.fields);
     let request = Request {
         conn,
         method: line.method,
-        path: inside.unwrap_or(&line.target).to_owned(),
+        path,
         outside_prefix: inside.is_none(),
         target: line.target,
         headers: head.fields,
@@ -596,7 +615,22 @@ fn read_request(
         served: None,
         at: Instant::now(),
     };
+    if let Some(status) = early {
+        shared.answer(request);
+        answer_early(reader, writer, status);
+        return Ok(None);
+    }
     Ok(Some((request, close)))
+}
+
+/// Answers before the body is read, then closes the way Go's `net/http`
+/// does: the answer, end of the write side, a short bounded drain of what
+/// the peer is still sending, then the close (a reset if more is unsent).
+fn answer_early(reader: &mut BufReader<TcpStream>, writer: &mut TcpStream, status: u16) {
+    let _ = writer.write_all(&status_answer(status, true));
+    let _ = writer.shutdown(Shutdown::Write);
+    let _ = writer.set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = io::copy(&mut reader.by_ref().take(256 * 1024), &mut io::sink());
 }
 
 /// Head and body of an answer, built whole so it goes out in one write.
