@@ -5,6 +5,7 @@
 //! handler, post the answer, repeat. The protocol lives in `api`, the
 //! function in `handler`.
 
+mod alloc;
 mod api;
 mod handler;
 mod log;
@@ -17,6 +18,9 @@ use serde_json::Value;
 
 use api::{Client, Diagnostic, Error};
 use handler::Handler;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Allocator = alloc::Allocator::new();
 
 fn main() -> ExitCode {
     let client = match Client::from_env() {
