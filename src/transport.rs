@@ -18,6 +18,7 @@
 //! - the address is an IP literal or `localhost`, parsed once: no DNS, which
 //!   keeps std's lookup code and musl's resolver (about 60 KB) out.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 
@@ -87,15 +88,29 @@ pub fn socket_address(url: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
-/// Hands ureq the one address, parsed up front, for every request.
-#[derive(Debug)]
-pub struct FixedAddress(pub SocketAddr);
+/// Hands ureq the one address, parsed up front, for every request. ureq
+/// asks before every request, pooled connection or not, so the answer is
+/// built once and copied: building it costs a thousand instructions.
+pub struct FixedAddress(ResolvedSocketAddrs);
+
+impl FixedAddress {
+    pub fn new(address: SocketAddr) -> FixedAddress {
+        let mut addresses = ResolvedSocketAddrs::from_fn(|_| address);
+        addresses.truncate(0);
+        addresses.push(address);
+        FixedAddress(addresses)
+    }
+}
+
+impl fmt::Debug for FixedAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FixedAddress").field(&&self.0[..]).finish()
+    }
+}
 
 impl Resolver for FixedAddress {
     fn resolve(&self, _: &Uri, _: &Config, _: NextTimeout) -> Result<ResolvedSocketAddrs, Error> {
-        let mut addresses = self.empty();
-        addresses.push(self.0);
-        Ok(addresses)
+        Ok(self.0.clone())
     }
 }
 
