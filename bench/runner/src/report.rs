@@ -10,9 +10,10 @@ const REF_OFFICIAL_INSTR_PER_INV: f64 = 213_166.0;
 const REF_OFFICIAL_STARTUP_INSTR: f64 = 206_000.0;
 /// At most 2 writes and 2 reads per invocation: sequential HTTP/1.1 on one connection.
 const MAX_SYSCALLS_PER_INV: f64 = 4.0;
-
-/// The system calls that move the requests and answers.
-const NETWORK_CALLS: [&str; 8] = ["read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg"];
+/// `--ci` budgets for our release build, about 5% over the figures measured
+/// when they were set (135,600 and 82,100): a regression guard, not a goal.
+const BUDGET_INSTR_PER_INV: f64 = 142_000.0;
+const BUDGET_STARTUP_INSTR: f64 = 86_000.0;
 
 struct Metric {
     name: &'static str,
@@ -259,24 +260,19 @@ pub fn ci_verdict(runtimes: &[Runtime]) -> bool {
     }
     let f = &ours.figures;
     let mut ok = true;
-    // The gate is the network calls: two writes and two reads is the floor
-    // for sequential HTTP/1.1 on one connection, and a regression there is
-    // ours. musl's allocator adds the odd mmap/munmap pair when a freed
-    // object empties one of its groups: reported, not gated.
-    let network: f64 = f
-        .syscall_mix
-        .iter()
-        .filter(|(name, _)| NETWORK_CALLS.contains(&name.as_str()))
-        .map(|(_, per)| per)
-        .sum();
+    // Two writes and two reads is the floor for sequential HTTP/1.1 on one
+    // connection. Every other call counts too: the runtime's allocator keeps
+    // its small blocks, so the loop has no reason to map or unmap memory.
     match f.syscalls_per_inv {
-        Some(s) if network <= MAX_SYSCALLS_PER_INV + 0.005 => println!(
-            "ok: {network:.2} network system calls per invocation (goal: at most 4); {s:.2} in all: {}",
-            mix(f)
-        ),
+        Some(s) if s <= MAX_SYSCALLS_PER_INV + 0.005 => {
+            println!(
+                "ok: {s:.2} system calls per invocation (goal: at most 4): {}",
+                mix(f)
+            )
+        }
         Some(s) => {
             println!(
-                "FAIL: {network:.2} network system calls per invocation (goal: at most 4); {s:.2} in all: {}",
+                "FAIL: {s:.2} system calls per invocation (goal: at most 4): {}",
                 mix(f)
             );
             ok = false;
@@ -286,25 +282,42 @@ pub fn ci_verdict(runtimes: &[Runtime]) -> bool {
             ok = false;
         }
     }
-    for (what, v, reference) in [
+    // Callgrind counts are deterministic for one toolchain and lock file, so
+    // a budget a little over today's figure catches a regression without
+    // flaking; the ratio to issue 4's official figure is shown beside it.
+    for (what, v, budget, reference) in [
         (
             "instructions per invocation",
             f.instr_per_inv,
+            BUDGET_INSTR_PER_INV,
             REF_OFFICIAL_INSTR_PER_INV,
         ),
         (
             "start-up instructions",
             f.startup_instr,
+            BUDGET_STARTUP_INSTR,
             REF_OFFICIAL_STARTUP_INSTR,
         ),
     ] {
+        let ratio = |v: f64| v / reference;
         match v {
-            Some(v) => println!(
-                "info: {} {what}: {:.2}x the official runtime's {} measured in issue 4 (goal: 0.50x)",
+            Some(v) if v <= budget => println!(
+                "ok: {} {what} (budget {}): {:.2}x the official runtime's {} in issue 4 (goal: 0.50x)",
                 thousands(v),
-                v / reference,
+                thousands(budget),
+                ratio(v),
                 thousands(reference)
             ),
+            Some(v) => {
+                println!(
+                    "FAIL: {} {what}, over the budget of {}: {:.2}x the official runtime's {} in issue 4",
+                    thousands(v),
+                    thousands(budget),
+                    ratio(v),
+                    thousands(reference)
+                );
+                ok = false;
+            }
             None => {
                 println!("FAIL: {what} not measured");
                 ok = false;
