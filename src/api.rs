@@ -555,6 +555,17 @@ mod tests {
     }
 
     #[test]
+    fn header_text_is_what_to_str_accepts() {
+        // Every byte a HeaderValue may hold, between two letters.
+        for byte in 0..=255u8 {
+            let Ok(value) = HeaderValue::from_bytes(&[b'a', byte, b'z']) else {
+                continue;
+            };
+            assert_eq!(text(&value), value.to_str().ok(), "byte {byte:#04x}");
+        }
+    }
+
+    #[test]
     fn request_id_is_required_and_checked() {
         assert!(matches!(
             context_from(&HeaderMap::new()),

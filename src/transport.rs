@@ -95,8 +95,8 @@ pub struct FixedAddress(ResolvedSocketAddrs);
 
 impl FixedAddress {
     pub fn new(address: SocketAddr) -> FixedAddress {
+        // `from_fn` fills the spare slots and starts out empty.
         let mut addresses = ResolvedSocketAddrs::from_fn(|_| address);
-        addresses.truncate(0);
         addresses.push(address);
         FixedAddress(addresses)
     }
@@ -268,6 +268,19 @@ impl Buffers for RuntimeBuffers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_resolver_always_gives_the_one_address() {
+        let address: SocketAddr = "127.0.0.1:9001".parse().unwrap();
+        let resolver = FixedAddress::new(address);
+        let uri: Uri = "http://127.0.0.1:9001/x".parse().unwrap();
+        for _ in 0..2 {
+            let resolved = resolver
+                .resolve(&uri, &Config::default(), NextTimeout::default())
+                .unwrap();
+            assert_eq!(&resolved[..], &[address]);
+        }
+    }
 
     #[test]
     fn addresses_are_ip_literals_or_localhost() {
