@@ -54,6 +54,29 @@ pub fn serve(n: usize) -> io::Result<Server> {
     Server::start((0..n).fold(Script::new(), |s, k| s.then(invocation(k))))
 }
 
+/// About 5 MB of JSON (Lambda takes up to 6 MB): a name and some 100,000
+/// small objects, so that a runtime which parses it builds a large tree of
+/// small allocations.
+pub fn big_event() -> String {
+    let mut event = String::from(r#"{"name":"Ada","items":["#);
+    let mut k = 0;
+    while event.len() < 5_000_000 {
+        if k > 0 {
+            event.push(',');
+        }
+        event.push_str(&format!(r#"{{"id":{k},"sku":"item-{k:06}","tags":["a","b"]}}"#));
+        k += 1;
+    }
+    event.push_str("]}");
+    event
+}
+
+/// Like [`serve`], but the first invocation carries [`big_event`].
+pub fn serve_big_first(n: usize) -> io::Result<Server> {
+    let first = Invocation::new(&request_id(0), big_event());
+    Server::start((1..n).fold(Script::new().then(first), |s, k| s.then(invocation(k))))
+}
+
 /// What a run's requests add up to.
 #[derive(Debug, Default, Clone)]
 pub struct Tally {

@@ -41,6 +41,9 @@ pub struct Figures {
     pub rss_split: Option<(u64, u64)>,
     /// Lowest and highest peak of the runs.
     pub peak_range: Option<(u64, u64)>,
+    /// VmHWM with one 5 MB event, and VmRSS some invocations after it.
+    pub big_peak_kib: Option<f64>,
+    pub big_kept_kib: Option<f64>,
     pub start_ms: Option<f64>,
     pub rate: Option<f64>,
     /// What the process did on the API's 500.
@@ -218,6 +221,12 @@ fn bench(opts: &Options) -> Result<bool, String> {
         for rt in runtimes.iter_mut().filter(|r| r.skip.is_none()) {
             if let Err(e) = peak(rt, &out, &plan) {
                 say(format!("{}: peak memory not measured: {e}", rt.label));
+            }
+            if let Err(e) = big_event_memory(rt, &out, &plan) {
+                say(format!(
+                    "{}: memory with a 5 MB event not measured: {e}",
+                    rt.label
+                ));
             }
         }
         // Only for the timed runs: the rest counts, and need not crowd out other work.
@@ -457,6 +466,42 @@ fn peak(rt: &mut Runtime, out: &Path, plan: &Plan) -> Result<(), String> {
     say(format!(
         "{}: peak {peak:.0} KiB resident after {} invocations (mean of {}, {lo} to {hi}; {anon:.0} KiB anonymous, {file:.0} KiB file)",
         rt.label, plan.peak_after, readings.len()
+    ));
+    Ok(())
+}
+
+/// Invocations after the 5 MB one before memory is read again.
+const AFTER_BIG: usize = 250;
+
+/// One 5 MB event, then small ones: the peak it causes, and how much of it
+/// is still resident [`AFTER_BIG`] invocations later (what an allocator keeps).
+fn big_event_memory(rt: &mut Runtime, out: &Path, plan: &Plan) -> Result<(), String> {
+    let mut readings = Vec::new();
+    let n = AFTER_BIG + 1 + 50;
+    for _ in 0..plan.peak_runs.min(3) {
+        let server = driver::serve_big_first(n).map_err(|e| format!("fake API: {e}"))?;
+        let run = proc::run_on(
+            server,
+            &rt.path,
+            &Wrap::Native,
+            n,
+            Some(AFTER_BIG + 1),
+            &log_of(out, rt),
+        )?;
+        readings.extend(run.memory);
+    }
+    if readings.is_empty() {
+        return Err("no reading".into());
+    }
+    let n = readings.len() as f64;
+    let mean = |f: fn(&proc::Memory) -> u64| readings.iter().map(|m| f(m) as f64).sum::<f64>() / n;
+    let (peak, kept) = (mean(|m| m.peak), mean(|m| m.now));
+    rt.figures.big_peak_kib = Some(peak);
+    rt.figures.big_kept_kib = Some(kept);
+    say(format!(
+        "{}: peak {peak:.0} KiB with a 5 MB event, {kept:.0} KiB resident {AFTER_BIG} invocations later (mean of {})",
+        rt.label,
+        readings.len()
     ));
     Ok(())
 }

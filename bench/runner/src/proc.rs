@@ -138,6 +138,8 @@ pub struct Memory {
     /// `RssAnon` and `RssFile` now: heap and stacks, and mapped binary pages.
     pub anon: u64,
     pub file: u64,
+    /// `VmRSS`: the resident set now.
+    pub now: u64,
 }
 
 fn memory(pid: u32) -> Option<Memory> {
@@ -150,6 +152,7 @@ fn memory(pid: u32) -> Option<Memory> {
         peak: field("VmHWM:")?,
         anon: field("RssAnon:").unwrap_or(0),
         file: field("RssFile:").unwrap_or(0),
+        now: field("VmRSS:").unwrap_or(0),
     })
 }
 
@@ -169,6 +172,18 @@ pub fn log_tail(log: &Path, from: u64) -> String {
 /// still being served (so `n` must be larger). Output goes to `log`.
 pub fn run(bin: &Path, wrap: &Wrap, n: usize, peak_at: Option<usize>, log: &Path) -> Result<Run, String> {
     let server = driver::serve(n).map_err(|e| format!("fake API: {e}"))?;
+    run_on(server, bin, wrap, n, peak_at, log)
+}
+
+/// [`run`] on a server already scripted for `n` invocations.
+pub fn run_on(
+    server: fake_api::Server,
+    bin: &Path,
+    wrap: &Wrap,
+    n: usize,
+    peak_at: Option<usize>,
+    log: &Path,
+) -> Result<Run, String> {
     let mut cmd = match wrap {
         Wrap::Native => Command::new(bin),
         Wrap::Callgrind(out) => {

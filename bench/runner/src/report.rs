@@ -10,10 +10,13 @@ const REF_OFFICIAL_INSTR_PER_INV: f64 = 213_166.0;
 const REF_OFFICIAL_STARTUP_INSTR: f64 = 206_000.0;
 /// At most 2 writes and 2 reads per invocation: sequential HTTP/1.1 on one connection.
 const MAX_SYSCALLS_PER_INV: f64 = 4.0;
-/// `--ci` budgets for our release build, about 5% over the figures measured
-/// when they were set (135,600 and 82,100): a regression guard, not a goal.
-const BUDGET_INSTR_PER_INV: f64 = 142_000.0;
-const BUDGET_STARTUP_INSTR: f64 = 86_000.0;
+/// `--ci` budgets for our release build, a few per cent over the figures
+/// measured when they were set (139,300 and 83,100): a regression guard, not
+/// a goal. Instruction counts hold for one compiler; on another the counts
+/// are shown but not gated, until the budgets are measured again.
+const BUDGET_INSTR_PER_INV: f64 = 146_000.0;
+const BUDGET_STARTUP_INSTR: f64 = 88_000.0;
+const BUDGET_TOOLCHAIN: &str = "rustc 1.95.";
 
 struct Metric {
     name: &'static str,
@@ -121,6 +124,22 @@ const METRICS: &[Metric] = &[
         fmt: thousands,
         higher_better: true,
         unit: "/s",
+    },
+    Metric {
+        name: "peak RSS with one 5 MB event, KiB (mean)",
+        chart: "peak memory, 5 MB event",
+        get: |f| f.big_peak_kib,
+        fmt: thousands,
+        higher_better: false,
+        unit: " KiB",
+    },
+    Metric {
+        name: "RSS 250 invocations after it, KiB (mean)",
+        chart: "memory kept after it",
+        get: |f| f.big_kept_kib,
+        fmt: thousands,
+        higher_better: false,
+        unit: " KiB",
     },
 ];
 
@@ -285,6 +304,13 @@ pub fn ci_verdict(runtimes: &[Runtime]) -> bool {
     // Callgrind counts are deterministic for one toolchain and lock file, so
     // a budget a little over today's figure catches a regression without
     // flaking; the ratio to issue 4's official figure is shown beside it.
+    let rustc = crate::setup::first_line(&crate::setup::repo_root(), "rustc", &["-V"]);
+    let gated = rustc.starts_with(BUDGET_TOOLCHAIN);
+    if !gated {
+        println!(
+            "info: {rustc} is not the {BUDGET_TOOLCHAIN}x the budgets were set with: counts shown, not gated"
+        );
+    }
     for (what, v, budget, reference) in [
         (
             "instructions per invocation",
@@ -301,8 +327,9 @@ pub fn ci_verdict(runtimes: &[Runtime]) -> bool {
     ] {
         let ratio = |v: f64| v / reference;
         match v {
-            Some(v) if v <= budget => println!(
-                "ok: {} {what} (budget {}): {:.2}x the official runtime's {} in issue 4 (goal: 0.50x)",
+            Some(v) if v <= budget || !gated => println!(
+                "{}: {} {what} (budget {}): {:.2}x the official runtime's {} in issue 4 (goal: 0.50x)",
+                if v <= budget { "ok" } else { "info, over budget" },
                 thousands(v),
                 thousands(budget),
                 ratio(v),

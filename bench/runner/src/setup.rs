@@ -267,7 +267,7 @@ pub fn zip_bytes(bin: &Path, out: &Path, key: &str) -> Result<u64, String> {
 }
 
 /// First line a command prints, or "?" when it can't run.
-fn first_line(dir: &Path, cmd: &str, args: &[&str]) -> String {
+pub fn first_line(dir: &Path, cmd: &str, args: &[&str]) -> String {
     Command::new(cmd)
         .current_dir(dir)
         .args(args)
