@@ -107,7 +107,7 @@ EVENT ?= events/1-name.json
 STACK ?= $(or $(shell sed -n 's/^stack_name *= *"\(.*\)"/\1/p' $(ROOT)/samconfig.toml 2>/dev/null | head -n 1),bootstrap)
 SAM_PARAMETERS = --parameter-overrides Architecture=$(ARCH) LogFormat=$(LOG_FORMAT)
 
-.PHONY: help setup venv rust-target nightly build tiny zip size run test bench bloat \
+.PHONY: help setup venv rust-target nightly build tiny zip size run test miri bench bloat \
 	deploy invoke logs clean distclean build-$(LOGICAL_ID)
 
 help: ## List the targets.
@@ -184,6 +184,19 @@ test: setup ## Format check, clippy, then every test, with missing tools as fail
 	cd $(ROOT) && $(CARGO) clippy --all-targets $(FAKE_API) -- -D warnings
 	cd $(ROOT) && $(CARGO) test $(FAKE_API)
 	cd $(ROOT) && BOOTSTRAP_STRICT=1 $(CARGO) test
+	@$(MAKE) --no-print-directory miri
+
+# The allocator is the runtime's one large piece of unsafe code: its tests
+# also run under Miri, which checks every access for undefined behaviour.
+# Miri needs nightly, which `make setup` does not install: without it this
+# says so and passes, like the tiny build's tests.
+miri: ## Run the allocator's tests under Miri (nightly; skipped without it).
+	@if ! rustup toolchain list | grep -q '^$(NIGHTLY)'; then \
+		echo "miri: SKIPPED, no '$(NIGHTLY)' toolchain"; exit 0; fi; \
+	rustup component list --installed --toolchain $(NIGHTLY) | grep -q '^miri' || \
+		rustup component add miri --toolchain $(NIGHTLY); \
+	host=$$(rustc -vV | sed -n 's/^host: //p'); \
+	cd $(ROOT) && rustup run $(NIGHTLY) cargo miri test --quiet --target $$host --bin bootstrap alloc::
 
 bench: ## Benchmark against the official runtime (bench/).
 	@if [ -x $(ROOT)/bench/run ]; then $(ROOT)/bench/run; \

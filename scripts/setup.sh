@@ -6,8 +6,9 @@
 #
 # rust    rustup targets x86_64- and aarch64-unknown-linux-musl for the
 #         project's toolchain; with a nightly toolchain installed, its
-#         rust-src and x86_64 musl target too (for `make tiny`). A nightly
-#         toolchain itself is not installed: `make tiny` is optional.
+#         rust-src and x86_64 musl target too (for `make tiny`) and miri
+#         (`make miri`). A nightly toolchain itself is not installed: `make
+#         tiny` and `make miri` are optional.
 # system  Debian packages: qemu-user (runs the arm64 binary here), curl
 #         (`make run`), python3-venv; `apt-get update` only when one is missing.
 # venv    .venv (git-ignored) with the pinned cargo-lambda, aws-sam-cli and
@@ -50,6 +51,10 @@ rust() {
     if ! rustup component list --installed --toolchain "$NIGHTLY" | grep -q '^rust-src'; then
         say "rustup component add rust-src --toolchain $NIGHTLY"
         rustup component add rust-src --toolchain "$NIGHTLY"
+    fi
+    if ! rustup component list --installed --toolchain "$NIGHTLY" | grep -q '^miri'; then
+        say "rustup component add miri --toolchain $NIGHTLY"
+        rustup component add miri --toolchain "$NIGHTLY"
     fi
     # aarch64's musl std is not published for every nightly; `make tiny
     # ARCH=arm64` borrows the stable toolchain's musl objects instead.
