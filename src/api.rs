@@ -1,19 +1,24 @@
 //! The Lambda Runtime API client: where the API lives, the calls it offers,
 //! and what each of its answers means for the loop.
 //!
-//! Everything that touches HTTP is here, so the loop in `main.rs` and the
-//! handler never see a URL, a status code or a header.
+//! Everything that touches HTTP is here (and, for the one request ureq
+//! can't send, in `stream`), so the loop in `main.rs` and the function never
+//! see a URL, a status code or a header.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use ureq::Agent;
 use ureq::config::AutoHeaderValue;
 use ureq::http::{HeaderMap, HeaderValue, Response, Uri};
 
-use crate::transport;
+use crate::function::{self, Context};
+use crate::stream;
+use crate::transport::{self, FixedAddress, Loopback, MAX_HEAD_BYTES, Shared};
 
 /// The environment variable that holds the API's address.
 pub const ADDRESS_VARIABLE: &str = "AWS_LAMBDA_RUNTIME_API";
@@ -26,63 +31,11 @@ pub const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024 + 100;
 /// reading, only draining.
 const MAX_STATUS_BODY_BYTES: u64 = 64 * 1024;
 
-/// What the runtime knows about one invocation, from the `/next` answer's
-/// `Lambda-Runtime-*` headers. Everything but the request id is optional:
-/// emulators leave out headers real Lambda sends.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Context {
-    /// `Lambda-Runtime-Aws-Request-Id`, checked by [`valid_request_id`].
-    pub request_id: String,
-    /// `Lambda-Runtime-Deadline-Ms`: Unix epoch milliseconds.
-    pub deadline_ms: Option<u64>,
-    /// `Lambda-Runtime-Invoked-Function-Arn`.
-    pub invoked_function_arn: Option<String>,
-    /// `Lambda-Runtime-Trace-Id`, also put in `_X_AMZN_TRACE_ID`.
-    pub trace_id: Option<String>,
-    /// `Lambda-Runtime-Client-Context`: JSON from the mobile SDKs.
-    pub client_context: Option<String>,
-    /// `Lambda-Runtime-Cognito-Identity`: JSON from the mobile SDKs.
-    pub cognito_identity: Option<String>,
-    /// `Lambda-Runtime-Aws-Tenant-Id`, for multi-tenant functions.
-    pub tenant_id: Option<String>,
-    /// `Lambda-Runtime-Invocation-Id`: echoed on this invocation's answer.
-    pub invocation_id: Option<String>,
-}
-
 /// One event to handle. The event is an error when the runtime could not
 /// read it (too large); that error is the invocation's answer.
 pub struct Invocation {
     pub context: Context,
-    pub event: Result<Vec<u8>, Diagnostic>,
-}
-
-/// An error reported to Lambda, which shows it to the caller. `error_type`
-/// must look like `Runtime.Xxx` (found by the runtime) or `Function.Xxx`
-/// (found by the handler): Lambda rewrites any other shape to
-/// `Runtime.Unknown`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub error_type: &'static str,
-    pub message: String,
-}
-
-impl Diagnostic {
-    pub fn new(error_type: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            error_type,
-            message: message.into(),
-        }
-    }
-
-    /// The body Lambda expects on `/error` and `/init/error`.
-    fn to_json(&self) -> Vec<u8> {
-        let body = serde_json::json!({
-            "errorMessage": self.message,
-            "errorType": self.error_type,
-        });
-        // Serializing a `Value` can't fail: its keys are strings.
-        serde_json::to_vec(&body).unwrap_or_default()
-    }
+    pub event: Result<Vec<u8>, function::Error>,
 }
 
 /// Why the runtime cannot go on. Each of these ends the process: Lambda
@@ -96,6 +49,10 @@ pub enum Error {
     BadAddress(String),
     /// The connection failed, dropped, or carried something that isn't HTTP.
     Transport { call: &'static str, source: ureq::Error },
+    /// A streamed answer could not be sent, or got no answer.
+    Stream(io::Error),
+    /// The worker threads of Lambda Managed Instances could not start.
+    Workers(io::Error),
     /// The API answered with a status the runtime can't go on from: 403 on
     /// `/next`, any 5xx, or anything the contract doesn't name.
     Status { call: &'static str, status: u16 },
@@ -117,6 +74,8 @@ impl fmt::Display for Error {
                 "{ADDRESS_VARIABLE} is {address:?}: expected ip:port or http://ip:port/prefix (the host an IP address or localhost)"
             ),
             Error::Transport { call, source } => write!(f, "{call} failed: {source}"),
+            Error::Stream(source) => write!(f, "POST /invocation/<id>/response (streamed) failed: {source}"),
+            Error::Workers(source) => write!(f, "could not start the worker threads: {source}"),
             Error::Status { call, status } => {
                 write!(
                     f,
@@ -137,14 +96,25 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// A handle on the Runtime API: one keep-alive connection, reused for every
-/// call. Cloning shares the connection pool (the panic hook holds a clone).
+/// call. Cloning shares the connection; [`Client::worker`] makes a client
+/// with a connection of its own.
 #[derive(Clone)]
 pub struct Client {
     agent: Agent,
     /// `http://host:port[/prefix]/2018-06-01/runtime`, ready for a suffix.
     base: String,
+    /// Where the path starts in `base`.
+    path_at: usize,
+    address: SocketAddr,
     /// Parsed once: a `Uri` clone is cheaper than parsing it per request.
     next_uri: Uri,
+    shared: Arc<Shared>,
+}
+
+thread_local! {
+    /// The client of the worker on this thread, for the panic hook and
+    /// streams, which run where no client is passed.
+    static THREAD_CLIENT: RefCell<Option<Client>> = const { RefCell::new(None) };
 }
 
 impl Client {
@@ -157,42 +127,74 @@ impl Client {
     /// A client for `address`, in either form the API's address comes in.
     /// Opens no connection yet: that happens on the first call.
     pub fn new(address: &str) -> Result<Client, Error> {
+        let bad = || Error::BadAddress(address.to_owned());
         let url = base_url(address)?;
-        let socket_address =
-            transport::socket_address(&url).ok_or_else(|| Error::BadAddress(address.to_owned()))?;
+        let socket_address = transport::socket_address(&url).ok_or_else(bad)?;
         let base = url + "/2018-06-01/runtime";
-        let config = Agent::config_builder()
-            // Statuses are answers to act on, not errors.
-            .http_status_as_error(false)
-            .max_redirects(0)
-            // ureq reads HTTP(S)_PROXY and ALL_PROXY from the environment; a
-            // function may set them for its own calls, never for the API.
-            .proxy(None)
-            // `/next` is a long poll and the sandbox may be frozen inside
-            // it for hours: no timeout may ever fire on it.
-            .timeout_global(None)
-            // Keep the connection however long the handler takes (Lambda
-            // allows 15 minutes); ureq would drop it after 15 seconds idle.
-            .max_idle_age(Duration::from_secs(24 * 60 * 60))
-            .max_idle_connections(1)
-            .max_idle_connections_per_host(1)
-            .max_response_header_size(transport::BUFFER_BYTES)
-            // Headers the API ignores cost instructions on every request.
-            .user_agent(AutoHeaderValue::None)
-            .accept(AutoHeaderValue::None)
-            .accept_encoding(AutoHeaderValue::None)
-            .build();
-        let agent = Agent::with_parts(
-            config,
-            transport::Loopback,
-            transport::FixedAddress::new(socket_address),
-        );
+        let path_at = base["http://".len()..]
+            .find('/')
+            .map_or(base.len(), |at| at + "http://".len());
+        let next_uri = Uri::try_from(base.clone() + "/invocation/next").map_err(|_| bad())?;
+        let shared = Arc::<Shared>::default();
         Ok(Client {
-            agent,
-            next_uri: Uri::try_from(base.clone() + "/invocation/next")
-                .map_err(|_| Error::BadAddress(address.to_owned()))?,
+            agent: agent(socket_address, Arc::clone(&shared)),
             base,
+            path_at,
+            address: socket_address,
+            next_uri,
+            shared,
         })
+    }
+
+    /// A client for the same API with a connection of its own.
+    pub fn worker(&self) -> Client {
+        let shared = Arc::<Shared>::default();
+        Client {
+            agent: agent(self.address, Arc::clone(&shared)),
+            shared,
+            ..self.clone()
+        }
+    }
+
+    /// Makes this the client that the panic hook and streams use on this thread.
+    pub fn bind_thread(&self) {
+        THREAD_CLIENT.with(|slot| *slot.borrow_mut() = Some(self.clone()));
+    }
+
+    /// Runs `f` with this thread's client (see [`Client::bind_thread`]).
+    pub fn with_thread<T>(f: impl FnOnce(&Client) -> T) -> io::Result<T> {
+        THREAD_CLIENT.with(|slot| match slot.try_borrow().as_deref() {
+            Ok(Some(client)) => Ok(f(client)),
+            _ => Err(io::Error::other("no Runtime API client on this thread")),
+        })
+    }
+
+    /// `host:port`, for a `Host` header.
+    pub fn authority(&self) -> &str {
+        &self.base["http://".len()..self.path_at]
+    }
+
+    /// The path of an invocation's answer, `[/prefix]/2018-06-01/runtime/invocation/{id}/{call}`.
+    pub fn path(&self, id: &str, call: &str) -> String {
+        let mut path = String::with_capacity(self.base.len() - self.path_at + id.len() + 22);
+        for part in [&self.base[self.path_at..], "/invocation/", id, "/", call] {
+            path.push_str(part);
+        }
+        path
+    }
+
+    /// A socket for a streamed answer: this client's connection when it is
+    /// idle and open (a probe: streams are rare enough to pay three system
+    /// calls), else a new one. The stream closes it when done, so it is
+    /// retired at once: ureq opens a new connection for the next call.
+    pub fn stream_socket(&self) -> io::Result<TcpStream> {
+        match self.shared.socket() {
+            Some((id, socket)) if idle_and_open(&socket) => {
+                self.shared.retire(id);
+                Ok(socket)
+            }
+            _ => transport::open(self.address),
+        }
     }
 
     /// Waits for the next invocation (`GET /invocation/next`), for as long
@@ -200,11 +202,11 @@ impl Client {
     pub fn next(&self) -> Result<Invocation, Error> {
         const CALL: &str = "GET /invocation/next";
         let mut response = loop {
-            let mut response = self
-                .agent
-                .get(self.next_uri.clone())
-                .call()
-                .map_err(transport(CALL))?;
+            let mut response = match self.agent.get(self.next_uri.clone()).call() {
+                Ok(response) => response,
+                Err(ureq::Error::LargeResponseHeader(..)) => return self.oversized(CALL),
+                Err(source) => return Err(Error::Transport { call: CALL, source }),
+            };
             match response.status().as_u16() {
                 200 => break response,
                 // Some emulators say "nothing yet"; ask again, but never spin.
@@ -216,7 +218,6 @@ impl Client {
             }
         };
         let context = context_from(response.headers())?;
-        set_trace_variable(context.trace_id.as_deref());
         let body = response
             .body_mut()
             .with_config()
@@ -224,7 +225,7 @@ impl Client {
             .read_to_vec();
         let event = match body {
             Ok(bytes) => Ok(bytes),
-            Err(ureq::Error::BodyExceedsLimit(_)) => Err(Diagnostic::new(
+            Err(ureq::Error::BodyExceedsLimit(_)) => Err(function::Error::new(
                 "Runtime.EventTooLarge",
                 format!("the event is over {MAX_EVENT_BYTES} bytes"),
             )),
@@ -233,60 +234,124 @@ impl Client {
         Ok(Invocation { context, event })
     }
 
-    /// Answers an invocation: its result on `/response`, or its error on
-    /// `/error`. An answer the API refuses (the invocation timed out, the
-    /// response is too large, ...) is logged and the loop goes on.
-    pub fn answer(&self, context: &Context, result: Result<Value, Diagnostic>) -> Result<(), Error> {
-        let id = &context.request_id;
-        let (call, path, body, error_type) = match result {
-            // Serializing a `Value` can't fail: its keys are strings.
-            Ok(value) => {
-                let body = serde_json::to_vec(&value).unwrap_or_default();
-                ("POST /invocation/<id>/response", "response", body, None)
-            }
-            Err(diagnostic) => {
-                let body = diagnostic.to_json();
-                (
-                    "POST /invocation/<id>/error",
-                    "error",
-                    body,
-                    Some(diagnostic.error_type),
-                )
-            }
+    /// An invocation whose head was over [`MAX_HEAD_BYTES`]: answerable
+    /// when its request id was found in what was read.
+    fn oversized(&self, call: &'static str) -> Result<Invocation, Error> {
+        let source = || Error::Transport {
+            call,
+            source: ureq::Error::LargeResponseHeader(MAX_HEAD_BYTES + 1, MAX_HEAD_BYTES),
         };
-        // Built by hand: `format!` costs a few thousand instructions more.
-        let mut url = String::with_capacity(self.base.len() + id.len() + 22);
-        for part in [&self.base, "/invocation/", id, "/", path] {
-            url.push_str(part);
+        let request_id = self.shared.take_oversized_request_id().ok_or_else(source)?;
+        if !valid_request_id(&request_id) {
+            return Err(source());
         }
+        Ok(Invocation {
+            context: Context {
+                request_id,
+                ..Context::default()
+            },
+            event: Err(function::Error::new(
+                "Runtime.HeadersTooLarge",
+                format!("the invocation's headers are over {MAX_HEAD_BYTES} bytes"),
+            )),
+        })
+    }
+
+    /// Answers an invocation: a stream the function opened is ended;
+    /// otherwise the result goes to `/response`, or the error to `/error`.
+    /// An answer the API refuses (the invocation timed out, the response is
+    /// too large, ...) is logged and the loop goes on.
+    pub fn answer(&self, context: &Context, result: Result<Vec<u8>, function::Error>) -> Result<(), Error> {
+        const RESPONSE: &str = "POST /invocation/<id>/response";
+        const ERROR: &str = "POST /invocation/<id>/error";
+        if let Some(streamed) = stream::finish(result.as_ref().err()) {
+            let status = streamed.map_err(Error::Stream)?;
+            return self.settle(RESPONSE, status);
+        }
+        let (call, path, body, error_type) = match &result {
+            Ok(body) => (RESPONSE, "response", &body[..], None),
+            Err(error) => (ERROR, "error", &[][..], Some(error)),
+        };
+        let error_json;
+        let body = match error_type {
+            Some(error) => {
+                error_json = error.to_json();
+                &error_json[..]
+            }
+            None => body,
+        };
+        let mut url = String::with_capacity(self.path_at + 64);
+        url.push_str(&self.base[..self.path_at]);
+        url.push_str(&self.path(&context.request_id, path));
         let mut request = self.agent.post(&url);
         if let Some(invocation_id) = &context.invocation_id {
             request = request.header("Lambda-Runtime-Invocation-Id", invocation_id);
         }
-        if let Some(error_type) = error_type {
-            request = request.header("Lambda-Runtime-Function-Error-Type", error_type);
+        if let Some(error) = error_type {
+            request = request.header("Lambda-Runtime-Function-Error-Type", &*error.error_type());
         }
-        let response = request.send(&body[..]).map_err(transport(call))?;
-        match settle(call, response)? {
+        let mut response = request.send(body).map_err(transport(call))?;
+        drain(&mut response);
+        self.settle(call, response.status().as_u16())
+    }
+
+    fn settle(&self, call: &'static str, status: u16) -> Result<(), Error> {
+        match settle(call, status)? {
             Settled::Accepted => {}
-            Settled::Refused(status) => crate::log::warn(Some(id), refusal(call, status)),
+            Settled::Refused(status) => log::warn!("{}", refusal(call, status)),
         }
         Ok(())
     }
 
     /// Reports a failed start-up (`POST /runtime/init/error`). Lambda shows
     /// it to the first caller; the process must exit after it.
-    pub fn init_error(&self, diagnostic: &Diagnostic) -> Result<(), Error> {
+    pub fn init_error(&self, error: &function::Error) -> Result<(), Error> {
         const CALL: &str = "POST /runtime/init/error";
-        let response = self
+        let mut response = self
             .agent
             .post(&format!("{}/init/error", self.base))
             .content_type("application/json")
-            .header("Lambda-Runtime-Function-Error-Type", diagnostic.error_type)
-            .send(&diagnostic.to_json()[..])
+            .header("Lambda-Runtime-Function-Error-Type", &*error.error_type())
+            .send(&error.to_json()[..])
             .map_err(transport(CALL))?;
-        settle(CALL, response).map(drop)
+        drain(&mut response);
+        settle(CALL, response.status().as_u16()).map(drop)
     }
+}
+
+fn agent(address: SocketAddr, shared: Arc<Shared>) -> Agent {
+    let config = Agent::config_builder()
+        // Statuses are answers to act on, not errors.
+        .http_status_as_error(false)
+        .max_redirects(0)
+        // ureq reads HTTP(S)_PROXY and ALL_PROXY from the environment; a
+        // function may set them for its own calls, never for the API.
+        .proxy(None)
+        // `/next` is a long poll and the sandbox may be frozen inside
+        // it for hours: no timeout may ever fire on it.
+        .timeout_global(None)
+        // Keep the connection however long the handler takes (Lambda
+        // allows 15 minutes); ureq would drop it after 15 seconds idle.
+        .max_idle_age(Duration::from_secs(24 * 60 * 60))
+        .max_idle_connections(1)
+        .max_idle_connections_per_host(1)
+        .max_response_header_size(MAX_HEAD_BYTES)
+        // Headers the API ignores cost instructions on every request.
+        .user_agent(AutoHeaderValue::None)
+        .accept(AutoHeaderValue::None)
+        .accept_encoding(AutoHeaderValue::None)
+        .build();
+    Agent::with_parts(config, Loopback { shared }, FixedAddress::new(address))
+}
+
+/// Whether an idle socket is still open: nothing to read yet, and no end
+/// of stream. Three system calls: used only before a stream.
+fn idle_and_open(socket: &TcpStream) -> bool {
+    if socket.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let open = matches!(socket.peek(&mut [0]), Err(error) if error.kind() == io::ErrorKind::WouldBlock);
+    socket.set_nonblocking(false).is_ok() && open
 }
 
 /// What a post's status means, short of stopping the process.
@@ -297,9 +362,8 @@ enum Settled {
     Refused(u16),
 }
 
-fn settle(call: &'static str, mut response: Response<ureq::Body>) -> Result<Settled, Error> {
-    drain(&mut response);
-    match response.status().as_u16() {
+fn settle(call: &'static str, status: u16) -> Result<Settled, Error> {
+    match status {
         // 202 from Lambda and AWS's emulator, 200 from cargo-lambda.
         200..=299 => Ok(Settled::Accepted),
         status @ 400..=499 => Ok(Settled::Refused(status)),
@@ -394,7 +458,9 @@ pub fn context_from(headers: &HeaderMap) -> Result<Context, Error> {
                 continue;
             }
             "lambda-runtime-deadline-ms" => {
-                context.deadline_ms = text(value).and_then(|ms| ms.trim().parse().ok());
+                context.deadline = text(value)
+                    .and_then(|ms| ms.trim().parse().ok())
+                    .and_then(function::deadline_from_ms);
                 continue;
             }
             "lambda-runtime-invoked-function-arn" => &mut context.invoked_function_arn,
@@ -422,9 +488,11 @@ pub fn context_from(headers: &HeaderMap) -> Result<Context, Error> {
 /// describe this invocation, never the one before.
 pub fn set_trace_variable(trace_id: Option<&str>) {
     const NAME: &str = "_X_AMZN_TRACE_ID";
-    // SAFETY: the runtime itself is single-threaded and changes the variable
-    // between invocations, when no handler code runs; a handler that keeps
-    // threads of its own must not have them read the environment then.
+    // SAFETY: called only in Lambda's classic mode, where the runtime serves
+    // one invocation at a time on the main thread and changes the variable
+    // between invocations, when no function code runs (under Managed
+    // Instances it is never set). A function that keeps threads of its own
+    // must not have them read the environment then.
     unsafe {
         match trace_id {
             Some(id) => std::env::set_var(NAME, id),
@@ -458,6 +526,31 @@ mod tests {
             client.next_uri.to_string(),
             "http://127.0.0.1:9000/.rt/2018-06-01/runtime/invocation/next"
         );
+        assert_eq!(client.authority(), "127.0.0.1:9000");
+        assert_eq!(
+            client.path("id-1", "response"),
+            "/.rt/2018-06-01/runtime/invocation/id-1/response"
+        );
+        let plain = Client::new("127.0.0.1:9001").unwrap();
+        assert_eq!(plain.authority(), "127.0.0.1:9001");
+        assert_eq!(
+            plain.path("id-1", "error"),
+            "/2018-06-01/runtime/invocation/id-1/error"
+        );
+    }
+
+    #[test]
+    fn a_port_is_required() {
+        for address in [
+            "127.0.0.1",
+            "http://127.0.0.1/.rt",
+            "localhost",
+            "[::1]",
+            "http://[::1]",
+        ] {
+            let error = Client::new(address).err().expect(address);
+            assert!(matches!(error, Error::BadAddress(_)), "{address:?}: {error}");
+        }
     }
 
     #[test]
@@ -530,7 +623,7 @@ mod tests {
             context,
             Context {
                 request_id: "id-1".into(),
-                deadline_ms: Some(1_700_000_000_123),
+                deadline: function::deadline_from_ms(1_700_000_000_123),
                 invoked_function_arn: Some("arn:aws:lambda:us-east-1:1:function:f:live".into()),
                 trace_id: Some("Root=1-a-b;Parent=c;Sampled=1".into()),
                 client_context: Some("{\"client\":{}}".into()),
@@ -549,7 +642,7 @@ mod tests {
             ("Lambda-Runtime-Trace-Id", b"caf\xc3\xa9"),
         ]))
         .unwrap();
-        assert_eq!(context.deadline_ms, None);
+        assert_eq!(context.deadline, None);
         assert_eq!(context.trace_id, None);
         assert_eq!(context.invocation_id, None);
     }
@@ -578,35 +671,18 @@ mod tests {
     }
 
     #[test]
-    fn error_bodies_are_what_lambda_expects() {
-        let diagnostic = Diagnostic::new("Function.InvalidName", "say \"hi\"\n");
-        let body: Value = serde_json::from_slice(&diagnostic.to_json()).unwrap();
-        assert_eq!(
-            body,
-            serde_json::json!({"errorMessage": "say \"hi\"\n", "errorType": "Function.InvalidName"})
-        );
-    }
-
-    #[test]
     fn statuses_settle_as_the_contract_says() {
-        let settle_status = |status: u16| {
-            let response = Response::builder()
-                .status(status)
-                .body(ureq::Body::builder().data(""))
-                .unwrap();
-            settle("POST", response)
-        };
-        assert_eq!(settle_status(202).unwrap(), Settled::Accepted);
-        assert_eq!(settle_status(200).unwrap(), Settled::Accepted);
+        assert_eq!(settle("POST", 202).unwrap(), Settled::Accepted);
+        assert_eq!(settle("POST", 200).unwrap(), Settled::Accepted);
         for refused in [400, 403, 410, 413] {
-            assert_eq!(settle_status(refused).unwrap(), Settled::Refused(refused));
+            assert_eq!(settle("POST", refused).unwrap(), Settled::Refused(refused));
         }
         assert!(matches!(
-            settle_status(500),
+            settle("POST", 500),
             Err(Error::Status { status: 500, .. })
         ));
         assert!(matches!(
-            settle_status(302),
+            settle("POST", 302),
             Err(Error::Status { status: 302, .. })
         ));
     }

@@ -2,8 +2,9 @@
 //!
 //! The runtime calls [`Handler::init`] once, before the first invocation
 //! (read configuration, open clients), then [`Handler::handle`] for every
-//! event. Return an error shaped `Function.Xxx` to fail an invocation; a
-//! failed `init` is reported to Lambda and ends the process.
+//! event. Return an error (`?` works on any `std::error::Error`) to fail an
+//! invocation; a failed `init` is reported to Lambda and ends the process.
+//! README's "Write your own function" shows typed events, errors and logs.
 //!
 //! The built-in function greets: `{"name":"Ada"}` gives
 //! `{"message":"Hello, Ada!"}`, anything without a string `name` greets the
@@ -13,7 +14,7 @@ use std::env::{self, VarError};
 
 use serde_json::{Value, json};
 
-use crate::api::{Context, Diagnostic};
+use crate::function::{Config, Context, Error, Function};
 
 /// The longest `GREETING` accepted; a longer one is a configuration mistake.
 const MAX_GREETING_BYTES: usize = 64;
@@ -22,19 +23,23 @@ pub struct Handler {
     greeting: String,
 }
 
-impl Handler {
-    pub fn init() -> Result<Handler, Diagnostic> {
+impl Function for Handler {
+    /// Any JSON: the greeter looks for a `name` in whatever it gets.
+    type Event = Value;
+    type Output = Value;
+
+    fn init(_config: &Config) -> Result<Handler, Error> {
         Ok(Handler {
             greeting: greeting(env::var("GREETING"))?,
         })
     }
 
-    pub fn handle(&self, event: Value, _context: &Context) -> Result<Value, Diagnostic> {
+    fn handle(&self, event: Value, _context: &Context) -> Result<Value, Error> {
         let name = match event.get("name") {
             None | Some(Value::Null) => "World",
             Some(Value::String(name)) => name,
             Some(other) => {
-                return Err(Diagnostic::new(
+                return Err(Error::new(
                     "Function.InvalidName",
                     format!("\"name\" must be a string or null, not {}", kind(other)),
                 ));
@@ -44,11 +49,11 @@ impl Handler {
     }
 }
 
-fn greeting(variable: Result<String, VarError>) -> Result<String, Diagnostic> {
+fn greeting(variable: Result<String, VarError>) -> Result<String, Error> {
     match variable {
         Err(VarError::NotPresent) => Ok("Hello".to_owned()),
         Ok(greeting) if !greeting.is_empty() && greeting.len() <= MAX_GREETING_BYTES => Ok(greeting),
-        _ => Err(Diagnostic::new(
+        _ => Err(Error::new(
             "Function.InvalidConfig",
             format!("GREETING must be 1 to {MAX_GREETING_BYTES} bytes of UTF-8, or unset"),
         )),
@@ -76,27 +81,36 @@ mod tests {
         }
     }
 
-    fn message(event: Value) -> Value {
-        hello().handle(event, &Context::default()).unwrap()
+    fn answer(event: &str) -> Result<Value, Error> {
+        hello().handle(serde_json::from_str(event).unwrap(), &Context::default())
     }
 
     #[test]
     fn greeting_comes_from_configuration() {
         assert_eq!(greeting(Err(VarError::NotPresent)).unwrap(), "Hello");
         assert_eq!(greeting(Ok("Hi".into())).unwrap(), "Hi");
-        assert_eq!(greeting(Ok("x".repeat(64))).unwrap().len(), 64);
+        assert_eq!(greeting(Ok("é".repeat(32))).unwrap().len(), 64);
         for bad in [
             Ok(String::new()),
             Ok("x".repeat(65)),
+            Ok("é".repeat(33)),
             Err(VarError::NotUnicode("\u{fffd}".into())),
         ] {
-            assert_eq!(greeting(bad).unwrap_err().error_type, "Function.InvalidConfig");
+            assert_eq!(greeting(bad).unwrap_err().error_type(), "Function.InvalidConfig");
         }
     }
 
     #[test]
     fn greets_a_name() {
-        assert_eq!(message(json!({"name": "Ada"})), json!({"message": "Hello, Ada!"}));
+        assert_eq!(
+            answer(r#"{"name":"Ada"}"#).unwrap(),
+            json!({"message": "Hello, Ada!"})
+        );
+        assert_eq!(
+            answer(r#"{"id":7,"name":"Zo\u00eb \"the\" \\","x":[1]}"#).unwrap(),
+            json!({"message": "Hello, Zoë \"the\" \\!"})
+        );
+        assert_eq!(answer(r#"{"name":""}"#).unwrap(), json!({"message": "Hello, !"}));
         let hi = Handler {
             greeting: "Hi".into(),
         };
@@ -109,15 +123,17 @@ mod tests {
     #[test]
     fn greets_the_world_without_a_name() {
         for event in [
-            json!({}),
-            json!({"name": null}),
-            json!(42),
-            json!("Ada"),
-            json!([1]),
-            json!(null),
+            "{}",
+            r#"{"name":null}"#,
+            "42",
+            r#""Ada""#,
+            r#"[{"name":"Ada"}]"#,
+            "null",
+            r#"{"Name":"Ada"}"#,
+            r#"{"user":{"name":"Ada"}}"#,
         ] {
             assert_eq!(
-                message(event.clone()),
+                answer(event).unwrap(),
                 json!({"message": "Hello, World!"}),
                 "{event}"
             );
@@ -126,11 +142,15 @@ mod tests {
 
     #[test]
     fn a_name_of_another_type_is_the_callers_mistake() {
-        for name in [json!(1), json!(true), json!({"first": "Ada"}), json!(["Ada"])] {
-            let error = hello()
-                .handle(json!({ "name": name }), &Context::default())
-                .unwrap_err();
-            assert_eq!(error.error_type, "Function.InvalidName");
+        for event in [
+            r#"{"name":1}"#,
+            r#"{"name":true}"#,
+            r#"{"name":{"first":"Ada"}}"#,
+            r#"{"name":["Ada"]}"#,
+        ] {
+            let error = answer(event).unwrap_err();
+            assert_eq!(error.error_type(), "Function.InvalidName", "{event}");
+            assert!(error.message().starts_with("\"name\" must be"), "{event}");
         }
     }
 }

@@ -1,57 +1,202 @@
-//! Log lines for CloudWatch, in the format the function is configured for.
+//! Log lines for CloudWatch, from the function and from the runtime, in the
+//! format the function's `LoggingConfig` asks for.
 //!
-//! Lambda captures stdout and stderr. With `AWS_LAMBDA_LOG_FORMAT=JSON` it
-//! expects one JSON object per line and filters on its `level`; otherwise a
-//! plain line is best. The runtime only logs what needs a human: refused
-//! answers and the reason it is about to exit.
+//! This is a logger for the `log` crate's facade (already under ureq, so it
+//! costs no new crate): `log::info!` in the function, or in any library it
+//! uses, writes a line here. Lambda captures stdout and stderr; with
+//! `AWS_LAMBDA_LOG_FORMAT=JSON` it expects one JSON object per line, shaped
+//! as its own runtimes write them so CloudWatch filters work:
+//! `{"timestamp", "level", "requestId", "message"}`. Otherwise a line is
+//! `timestamp TAB requestId TAB LEVEL TAB message`, with any newline in the
+//! message turned into a carriage return, so that one line stays one
+//! CloudWatch event. `AWS_LAMBDA_LOG_LEVEL` (TRACE to FATAL, default INFO)
+//! drops lower lines before they are formatted. ureq's own debug and trace
+//! records (the runtime's HTTP, and a function's if it uses ureq too) are
+//! always dropped.
 
-use std::fmt::Display;
-use std::io::Write;
+use std::cell::RefCell;
+use std::fmt::{self, Display, Write as _};
+use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
+use serde::Serialize;
 
-pub fn warn(request_id: Option<&str>, message: impl Display) {
-    write("WARN", request_id, &message);
+/// Lambda's log levels, lowest first. `log` has no FATAL: only the runtime
+/// writes it, for the reason it is about to exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
 }
 
-pub fn error(request_id: Option<&str>, message: impl Display) {
-    write("ERROR", request_id, &message);
-}
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
 
-fn write(level: &str, request_id: Option<&str>, message: &dyn Display) {
-    let json = std::env::var_os("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
-    let mut stderr = std::io::stderr().lock();
-    // Logging must never take the runtime down: a closed stderr is ignored.
-    let _ = if json {
-        writeln!(
-            stderr,
-            "{}",
-            json_line(now_ms(), level, request_id, &message.to_string())
-        )
-    } else {
-        write_text_line(&mut stderr, level, request_id, message)
-    };
-}
+    fn parse(name: &str) -> Option<Level> {
+        [
+            Level::Trace,
+            Level::Debug,
+            Level::Info,
+            Level::Warn,
+            Level::Error,
+            Level::Fatal,
+        ]
+        .into_iter()
+        .find(|level| level.name().eq_ignore_ascii_case(name.trim()))
+    }
 
-fn write_text_line(
-    out: &mut dyn Write,
-    level: &str,
-    request_id: Option<&str>,
-    message: &dyn Display,
-) -> std::io::Result<()> {
-    match request_id {
-        Some(id) => writeln!(out, "{level} bootstrap [{id}] {message}"),
-        None => writeln!(out, "{level} bootstrap {message}"),
+    fn from_log(level: log::Level) -> Level {
+        match level {
+            log::Level::Trace => Level::Trace,
+            log::Level::Debug => Level::Debug,
+            log::Level::Info => Level::Info,
+            log::Level::Warn => Level::Warn,
+            log::Level::Error => Level::Error,
+        }
+    }
+
+    /// The `log` filter that lets through this level and above.
+    fn filter(self) -> log::LevelFilter {
+        match self {
+            Level::Trace => log::LevelFilter::Trace,
+            Level::Debug => log::LevelFilter::Debug,
+            Level::Info => log::LevelFilter::Info,
+            Level::Warn => log::LevelFilter::Warn,
+            Level::Error => log::LevelFilter::Error,
+            Level::Fatal => log::LevelFilter::Off,
+        }
     }
 }
 
-fn json_line(ms: u64, level: &str, request_id: Option<&str>, message: &str) -> String {
-    let mut line = json!({ "timestamp": rfc3339(ms), "level": level, "message": message });
-    if let Some(id) = request_id {
-        line["requestId"] = id.into();
+#[derive(Debug)]
+struct Logger {
+    json: bool,
+    lowest: Level,
+}
+
+/// Until [`install`] runs (and in unit tests): plain lines from INFO up.
+static LOGGER: std::sync::OnceLock<Logger> = std::sync::OnceLock::new();
+
+fn logger() -> &'static Logger {
+    LOGGER.get_or_init(|| Logger {
+        json: false,
+        lowest: Level::Info,
+    })
+}
+
+thread_local! {
+    /// The invocation this thread serves, for every line it writes.
+    static REQUEST_ID: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Reads the function's logging configuration and becomes `log`'s logger.
+/// `force_json`: Lambda Managed Instances require JSON logs (lines of
+/// concurrent invocations interleave, so each must carry its request id).
+pub fn install(force_json: bool) {
+    let variable = |name| std::env::var(name).unwrap_or_default();
+    let logger = LOGGER.get_or_init(|| Logger {
+        json: force_json || variable("AWS_LAMBDA_LOG_FORMAT").eq_ignore_ascii_case("json"),
+        lowest: Level::parse(&variable("AWS_LAMBDA_LOG_LEVEL")).unwrap_or(Level::Info),
+    });
+    if log::set_logger(logger).is_ok() {
+        log::set_max_level(logger.lowest.filter());
     }
-    line.to_string()
+}
+
+/// Marks this thread's lines as belonging to invocation `id` ("" for none).
+pub fn set_request_id(id: &str) {
+    REQUEST_ID.with(|current| {
+        let mut current = current.borrow_mut();
+        current.clear();
+        current.push_str(id);
+    });
+}
+
+/// The runtime's last words before it exits.
+pub fn fatal(message: impl Display) {
+    logger().write(Level::Fatal, format_args!("{message}"));
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        Level::from_log(metadata.level()) >= self.lowest
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        // ureq's debug and trace records describe each Runtime API call
+        // (hex dumps of events included): noise, and a cost, in the
+        // function's logs. Its warnings and errors still come through.
+        let chatter = record.target().starts_with("ureq") && record.level() > log::Level::Warn;
+        if self.enabled(record.metadata()) && !chatter {
+            self.write(Level::from_log(record.level()), *record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+impl Logger {
+    fn write(&self, level: Level, message: fmt::Arguments<'_>) {
+        if level < self.lowest {
+            return;
+        }
+        let timestamp = rfc3339(now_ms());
+        let line = REQUEST_ID.with(|id| {
+            let id = id.try_borrow().map(|id| id.clone()).unwrap_or_default();
+            line(self.json, &timestamp, level, &id, message)
+        });
+        // One write per line, so lines of concurrent invocations never mix.
+        // Logging must never take the runtime down: a closed stderr is ignored.
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+}
+
+/// One log line, newline included.
+fn line(json: bool, timestamp: &str, level: Level, request_id: &str, message: fmt::Arguments<'_>) -> String {
+    let message = message.to_string();
+    if json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Line<'a> {
+            timestamp: &'a str,
+            level: &'a str,
+            #[serde(skip_serializing_if = "str::is_empty")]
+            request_id: &'a str,
+            message: &'a str,
+        }
+        let line = Line {
+            timestamp,
+            level: level.name(),
+            request_id,
+            message: &message,
+        };
+        // Strings always serialize.
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        text.push('\n');
+        return text;
+    }
+    let mut text = String::with_capacity(message.len() + 64);
+    text.push_str(timestamp);
+    if !request_id.is_empty() {
+        let _ = write!(text, "\t{request_id}");
+    }
+    let _ = write!(text, "\t{}\t", level.name());
+    text.extend(message.chars().map(|c| if c == '\n' { '\r' } else { c }));
+    text.push('\n');
+    text
 }
 
 fn now_ms() -> u64 {
@@ -91,9 +236,11 @@ fn rfc3339(ms: u64) -> String {
 mod tests {
     use super::*;
 
+    const T: &str = "1970-01-01T00:00:00.000Z";
+
     #[test]
     fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(0), T);
         assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
@@ -101,25 +248,52 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_carry_level_message_and_request_id() {
-        let line: serde_json::Value =
-            serde_json::from_str(&json_line(0, "WARN", Some("id-1"), "a \"b\"")).unwrap();
-        assert_eq!(
-            line,
-            json!({"timestamp": "1970-01-01T00:00:00.000Z", "level": "WARN", "message": "a \"b\"", "requestId": "id-1"})
+    fn json_lines_are_what_lambdas_runtimes_write() {
+        let text = line(true, T, Level::Warn, "id-1", format_args!("a \"b\"\nc"));
+        assert!(
+            text.ends_with('\n') && text.matches('\n').count() == 1,
+            "{text:?}"
         );
-        let line: serde_json::Value = serde_json::from_str(&json_line(0, "ERROR", None, "x")).unwrap();
-        assert!(line.get("requestId").is_none());
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"timestamp": T, "level": "WARN", "requestId": "id-1", "message": "a \"b\"\nc"})
+        );
+        let parsed: serde_json::Value =
+            serde_json::from_str(&line(true, T, Level::Fatal, "", format_args!("x"))).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"timestamp": T, "level": "FATAL", "message": "x"})
+        );
     }
 
     #[test]
-    fn text_lines_name_the_request() {
-        let line = |request_id, message: &str| {
-            let mut out = Vec::new();
-            write_text_line(&mut out, "WARN", request_id, &message).unwrap();
-            String::from_utf8(out).unwrap()
+    fn text_lines_carry_level_and_request_id_on_one_line() {
+        assert_eq!(
+            line(false, T, Level::Info, "id-1", format_args!("two\nlines")),
+            format!("{T}\tid-1\tINFO\ttwo\rlines\n")
+        );
+        assert_eq!(
+            line(false, T, Level::Error, "", format_args!("gone")),
+            format!("{T}\tERROR\tgone\n")
+        );
+    }
+
+    #[test]
+    fn levels_are_lambdas_names_in_order() {
+        assert_eq!(Level::parse("trace"), Some(Level::Trace));
+        assert_eq!(Level::parse(" WARN "), Some(Level::Warn));
+        assert_eq!(Level::parse("FATAL"), Some(Level::Fatal));
+        assert_eq!(Level::parse("verbose"), None);
+        assert!(Level::Debug < Level::Info && Level::Error < Level::Fatal);
+        assert_eq!(Level::Fatal.filter(), log::LevelFilter::Off);
+        assert_eq!(Level::Warn.filter(), log::LevelFilter::Warn);
+        let warn = Logger {
+            json: false,
+            lowest: Level::Warn,
         };
-        assert_eq!(line(Some("id-1"), "late"), "WARN bootstrap [id-1] late\n");
-        assert_eq!(line(None, "gone"), "WARN bootstrap gone\n");
+        let enabled = |level| log::Log::enabled(&warn, &log::Metadata::builder().level(level).build());
+        assert!(!enabled(log::Level::Info));
+        assert!(enabled(log::Level::Warn) && enabled(log::Level::Error));
     }
 }

@@ -2,85 +2,103 @@
 //!
 //! Lambda starts this program and it serves invocations until Lambda freezes
 //! or ends it: ask the Runtime API for the next event, hand it to the
-//! handler, post the answer, repeat. The protocol lives in `api`, the
-//! function in `handler`.
+//! function, post the answer, repeat. The protocol lives in `api`, the
+//! function in `handler`, what the function sees of the runtime in
+//! `function`.
 
-mod alloc;
 mod api;
+// What a function may use of the runtime: any one function uses a part.
+#[allow(dead_code)]
+mod function;
+// The function: `src/handler.rs`, unless a feature picks one of the examples
+// or the runtime tests' own function.
+#[cfg_attr(feature = "test-function", path = "../tests/function/mod.rs")]
+#[cfg_attr(feature = "example-typed", path = "../examples/typed/handler.rs")]
+#[cfg_attr(feature = "example-http", path = "../examples/http/handler.rs")]
+#[cfg_attr(feature = "example-logs", path = "../examples/logs/handler.rs")]
+#[cfg_attr(feature = "example-stream", path = "../examples/stream/handler.rs")]
 mod handler;
 mod log;
 mod panic;
+#[allow(dead_code)] // Reached through `function`: unused by a buffered function.
+mod stream;
 mod transport;
+mod workers;
 
+use std::convert::Infallible;
 use std::process::ExitCode;
 
-use serde_json::Value;
-
-use api::{Client, Diagnostic, Error};
+use api::Client;
+use function::{Config, Error, Function};
 use handler::Handler;
 
-#[global_allocator]
-static ALLOCATOR: alloc::Allocator = alloc::Allocator::new();
-
 fn main() -> ExitCode {
+    let config = Config::get();
+    log::install(config.max_concurrency.is_some());
     let client = match Client::from_env() {
         Ok(client) => client,
-        Err(error) => return exit(&error),
+        Err(error) => return exit(error),
     };
-    panic::install(client.clone());
-    let handler = match panic::guard_init(init) {
-        Ok(handler) => handler,
-        Err(diagnostic) => {
-            let Diagnostic { error_type, message } = &diagnostic;
-            log::error(None, format_args!("init failed: {error_type}: {message}"));
-            if let Err(error) = client.init_error(&diagnostic) {
-                log::error(None, error);
+    client.bind_thread();
+    panic::install();
+    panic::register(&client, true);
+    let init = config
+        .check()
+        .and_then(|()| panic::guard_init(|| Handler::init(config)));
+    let function = match init {
+        Ok(function) => function,
+        Err(error) => {
+            log::fatal(format_args!("init failed: {error}"));
+            if let Err(error) = client.init_error(&error) {
+                log::fatal(error);
             }
             return ExitCode::FAILURE;
         }
     };
-    match serve(&client, &handler) {
-        Err(error) => exit(&error),
-    }
+    let Err(error) = match config.max_concurrency {
+        None => serve(&client, &function),
+        Some(workers) => workers::run(workers, &client, function, serve),
+    };
+    exit(error)
 }
 
 /// The loop: returns only when the runtime must stop.
-fn serve(client: &Client, handler: &Handler) -> Result<std::convert::Infallible, Error> {
+fn serve<F: Function>(client: &Client, function: &F) -> Result<Infallible, api::Error> {
+    client.bind_thread();
+    panic::register(client, false);
     loop {
+        workers::park_if_stopping();
         let invocation = client.next()?;
+        let _busy = workers::busy();
         let context = &invocation.context;
-        let result = invocation
-            .event
-            .and_then(|bytes| parse(&bytes))
-            .and_then(|event| panic::guard(context, || call(handler, event, context)));
-        client.answer(context, result)?;
+        log::set_request_id(&context.request_id);
+        if !workers::concurrent() {
+            api::set_trace_variable(context.trace_id.as_deref());
+        }
+        let answer = match workers::refusal() {
+            Some(refused) => Err(refused),
+            None => invocation.event.and_then(|bytes| {
+                let event = serde_json::from_slice(&bytes).map_err(|error| {
+                    Error::new(
+                        "Runtime.InvalidEvent",
+                        format!("the event does not decode: {error}"),
+                    )
+                })?;
+                let output = panic::guard(context, || function.handle(event, context))?;
+                serde_json::to_vec(&output).map_err(|error| {
+                    Error::new(
+                        "Runtime.InvalidResponse",
+                        format!("the answer does not encode: {error}"),
+                    )
+                })
+            }),
+        };
+        client.answer(context, answer)?;
+        log::set_request_id("");
     }
 }
 
-fn init() -> Result<Handler, Diagnostic> {
-    // Test builds only: lets the integration tests prove init panics are reported.
-    #[cfg(feature = "panic-probe")]
-    if let Some(message) = std::env::var_os("PANIC_PROBE_INIT") {
-        panic!("{}", message.to_string_lossy());
-    }
-    Handler::init()
-}
-
-fn parse(bytes: &[u8]) -> Result<Value, Diagnostic> {
-    serde_json::from_slice(bytes)
-        .map_err(|error| Diagnostic::new("Runtime.InvalidEvent", format!("the event is not JSON: {error}")))
-}
-
-fn call(handler: &Handler, event: Value, context: &api::Context) -> Result<Value, Diagnostic> {
-    // Test builds only: lets the integration tests prove panic reporting.
-    #[cfg(feature = "panic-probe")]
-    if let Some(message) = event.get("panic").and_then(Value::as_str) {
-        panic!("{message}");
-    }
-    handler.handle(event, context)
-}
-
-fn exit(error: &Error) -> ExitCode {
-    log::error(None, error);
+fn exit(error: api::Error) -> ExitCode {
+    log::fatal(error);
     ExitCode::FAILURE
 }

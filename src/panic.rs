@@ -1,17 +1,22 @@
 //! Reporting a panic in the function before the process goes down.
 //!
 //! The release build uses `panic = "abort"`, so nothing can catch a panic;
-//! but the panic hook runs before the abort. While `Handler::init` runs, the
-//! hook posts `Runtime.Panic` to `/init/error`; while the handler runs, to
-//! the invocation's `/error`. The caller then sees the panic message instead
-//! of a bare `Runtime.ExitError`.
+//! but the panic hook runs before the abort. While `Function::init` runs,
+//! the hook posts `Runtime.Panic` to `/init/error`; while the function
+//! handles an invocation, to that invocation (its `/error`, or the error
+//! trailers of a stream already under way). The caller then sees the panic
+//! message instead of a bare `Runtime.ExitError`. Under Lambda Managed
+//! Instances the other workers' answers go out before the process ends.
 
+use std::cell::RefCell;
 use std::panic::{self, PanicHookInfo};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use crate::api::{Client, Context, Diagnostic};
+use crate::api::Client;
+use crate::function::{Context, Error};
+use crate::workers;
 
-/// What the function is doing, for the hook to report.
+/// What a thread that serves invocations is doing, for the hook to report.
 enum Running {
     Nothing,
     Init,
@@ -19,47 +24,89 @@ enum Running {
     Invocation(Context),
 }
 
-/// The hook takes what it reports, so nothing is answered twice.
-static RUNNING: Mutex<Running> = Mutex::new(Running::Nothing);
+/// One per serving thread: its client and what it runs. Only that thread
+/// and the hook lock it, so the lock is never contended.
+struct Slot {
+    client: Client,
+    running: Mutex<Running>,
+}
+
+thread_local! {
+    static SLOT: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
+}
+
+/// The main thread's slot: in Lambda's classic mode the one invocation in
+/// flight is there, so a panic on a thread the function started is
+/// reported against it.
+static MAIN: OnceLock<Arc<Slot>> = OnceLock::new();
 
 /// Installs the hook. The process always ends after a panic, whatever the
 /// profile or thread, so every build behaves like the one that ships.
-pub fn install(client: Client) {
+pub fn install() {
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         default_hook(info);
-        let diagnostic = Diagnostic::new("Runtime.Panic", describe(info));
-        let reported = match replace(Running::Nothing) {
-            Running::Nothing => Ok(()),
-            Running::Init => client.init_error(&diagnostic),
-            Running::Invocation(context) => client.answer(&context, Err(diagnostic)),
-        };
-        if let Err(error) = reported {
-            crate::log::error(None, error);
+        let slot = SLOT
+            .with(|slot| slot.try_borrow().ok()?.clone())
+            .or_else(|| MAIN.get().filter(|_| !workers::concurrent()).cloned());
+        if let Some(slot) = slot {
+            let error = Error::new("Runtime.Panic", describe(info));
+            let reported = match replace(&slot, Running::Nothing) {
+                Running::Nothing => Ok(()),
+                Running::Init => slot.client.init_error(&error),
+                Running::Invocation(context) => {
+                    let answered = slot.client.answer(&context, Err(error));
+                    workers::answered_elsewhere();
+                    answered
+                }
+            };
+            if let Err(error) = reported {
+                crate::log::fatal(error);
+            }
         }
+        workers::stop();
         std::process::abort();
     }));
 }
 
-/// Runs `Handler::init` with the hook armed for start-up.
+/// Makes this thread a serving thread that answers through `client`
+/// (once: the main thread keeps the slot it had during init).
+pub fn register(client: &Client, main: bool) {
+    if SLOT.with(|slot| slot.borrow().is_some()) {
+        return;
+    }
+    let slot = Arc::new(Slot {
+        client: client.clone(),
+        running: Mutex::new(Running::Nothing),
+    });
+    if main {
+        let _ = MAIN.set(Arc::clone(&slot));
+    }
+    SLOT.with(|current| *current.borrow_mut() = Some(slot));
+}
+
+/// Runs `Function::init` with the hook armed for start-up.
 pub fn guard_init<T>(init: impl FnOnce() -> T) -> T {
     arm(Running::Init, init)
 }
 
-/// Runs the handler with the hook armed for this invocation.
-pub fn guard<T>(context: &Context, handler: impl FnOnce() -> T) -> T {
+/// Runs the function with the hook armed for this invocation.
+pub fn guard<T>(context: &Context, function: impl FnOnce() -> T) -> T {
     let answer_needs = Context {
         request_id: context.request_id.clone(),
         invocation_id: context.invocation_id.clone(),
         ..Context::default()
     };
-    arm(Running::Invocation(answer_needs), handler)
+    arm(Running::Invocation(answer_needs), function)
 }
 
 fn arm<T>(running: Running, work: impl FnOnce() -> T) -> T {
-    replace(running);
+    let Some(slot) = SLOT.with(|slot| slot.borrow().clone()) else {
+        return work();
+    };
+    replace(&slot, running);
     let result = work();
-    if let Running::Nothing = replace(Running::Nothing) {
+    if let Running::Nothing = replace(&slot, Running::Nothing) {
         // A thread the function started panicked: the hook has taken this
         // invocation and is answering it before it aborts the process.
         // Answering here too would answer twice.
@@ -70,9 +117,9 @@ fn arm<T>(running: Running, work: impl FnOnce() -> T) -> T {
     result
 }
 
-fn replace(running: Running) -> Running {
-    let mut slot = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
-    std::mem::replace(&mut slot, running)
+fn replace(slot: &Slot, running: Running) -> Running {
+    let mut current = slot.running.lock().unwrap_or_else(PoisonError::into_inner);
+    std::mem::replace(&mut current, running)
 }
 
 /// `boom at src/handler.rs:12:5`: the payload and where it was raised.

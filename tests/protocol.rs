@@ -1,5 +1,6 @@
-//! The real `bootstrap` binary against the fake Runtime API: the address
-//! forms, init, the invocation loop, the built-in handler, and the runtime's
+//! The real `bootstrap` binary, built with the runtime tests' own function
+//! (`tests/function`), against the fake Runtime API: the address forms,
+//! init, the invocation loop, events and answers, logs, and the runtime's
 //! answer to every fault the API can throw at it.
 //!
 //! Each test scripts the API, runs the binary to its exit (the exhausted
@@ -10,16 +11,19 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
 use fake_api::{Invocation, REQUEST_ID, Reply, Route, Script, Server};
-use serde_json::json;
+use serde_json::{Value, json};
 
-const ADA: &str = r#"{"name":"Ada"}"#;
+/// An event the test function echoes: `{"requestId": <id>, "echo": "Ada"}`.
+const ADA: &str = r#"{"echo":"Ada"}"#;
+
+/// The test function's answer to [`ADA`] for invocation `id`.
+fn ada(id: &str) -> Value {
+    answer(id, json!({"echo": "Ada"}))
+}
 
 /// Largest event the runtime must read whole: 6 MiB + 100 bytes.
 const MAX_EVENT: usize = 6 * 1024 * 1024 + 100;
@@ -43,7 +47,7 @@ fn host_port_address() {
     run.assert_failed(); // The exhausted script's 500.
     run.assert_one_connection();
     let response = run.only(Route::Response("req-1"));
-    assert_eq!(json(response), greeting("Hello", "Ada"), "\n{run}");
+    assert_eq!(json(response), ada("req-1"), "\n{run}");
     assert_eq!(response.header("Lambda-Runtime-Function-Error-Type"), None);
     assert_eq!(response.header("Lambda-Runtime-Invocation-Id"), None);
     assert!(run.requests.iter().all(|r| !r.outside_prefix));
@@ -69,7 +73,7 @@ fn url_address_with_and_without_prefix() {
         }
         run.assert_failed();
         run.assert_one_connection();
-        assert_eq!(json(run.only(Route::Response("req-1"))), greeting("Hello", "Ada"));
+        assert_eq!(json(run.only(Route::Response("req-1"))), ada("req-1"));
     }
 }
 
@@ -81,6 +85,9 @@ fn unusable_address_is_reported_without_any_request() {
         String::new(),
         format!("https://{}", server.addr()),
         format!("ftp://{}", server.addr()),
+        // No port: the API never listens on HTTP's default port 80.
+        "127.0.0.1".to_owned(),
+        "http://127.0.0.1/.rt".to_owned(),
     ] {
         let run = run_at(&server, Some(&api), &[]);
         run.assert_failed();
@@ -90,6 +97,19 @@ fn unusable_address_is_reported_without_any_request() {
             "{api:?}\n{run}"
         );
     }
+}
+
+/// Nothing listening: the error names the address that was tried.
+#[test]
+fn a_refused_connection_names_the_address() {
+    let server = fake(Script::new());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let run = run_at(&server, Some(&address), &[]);
+    run.assert_failed();
+    assert!(run.stderr.contains(&address), "{address} not named\n{run}");
+    assert!(run.stderr.contains("GET /invocation/next"), "\n{run}");
 }
 
 #[test]
@@ -104,30 +124,26 @@ fn missing_address_is_reported_without_any_request() {
 // ------------------------------------------------------------------- init
 
 #[test]
-fn greeting_from_the_environment() {
-    let exactly_64 = "G".repeat(64);
-    let two_byte_64 = "é".repeat(32); // 32 characters, 64 bytes.
-    for greeting_env in ["Hi", exactly_64.as_str(), two_byte_64.as_str()] {
-        let server = fake(Script::new().invoke("req-1", ADA));
-        let run = run(&server, &[("GREETING", greeting_env)]);
-        let context = format!("GREETING={greeting_env:?}\n{run}");
-        assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{context}");
-        let body = json(run.only(Route::Response("req-1")));
-        assert_eq!(body, greeting(greeting_env, "Ada"), "\n{context}");
-    }
+fn failed_init_is_reported_and_next_never_called() {
+    let server = fake(Script::new().invoke("req-1", ADA));
+    let run = run(&server, &[("TEST_FUNCTION_INIT_FAIL", "no database")]);
+    assert_eq!(run.steps(), ["init-error"], "\n{run}");
+    run.assert_failed();
+    let message = assert_error_report(&run.requests[0], "Function.InitFailed");
+    assert_eq!(message, "no database");
+    assert!(run.stderr.contains("no database"), "\n{run}");
 }
 
 #[test]
-fn invalid_greeting_is_an_init_error() {
-    let too_long = "G".repeat(65);
-    let too_many_bytes = "é".repeat(33); // 33 characters, 66 bytes.
-    for greeting_env in ["", too_long.as_str(), too_many_bytes.as_str()] {
+fn bad_concurrency_is_an_init_error() {
+    for value in ["0", "x", "1001", "", "-2"] {
         let server = fake(Script::new().invoke("req-1", ADA));
-        let run = run(&server, &[("GREETING", greeting_env)]);
-        let context = format!("GREETING={greeting_env:?}\n{run}");
+        let run = run(&server, &[("AWS_LAMBDA_MAX_CONCURRENCY", value)]);
+        let context = format!("AWS_LAMBDA_MAX_CONCURRENCY={value:?}\n{run}");
         assert_eq!(run.steps(), ["init-error"], "\n{context}");
         run.assert_failed();
-        assert_error_report(&run.requests[0], "Function.InvalidConfig");
+        let message = assert_error_report(&run.requests[0], "Runtime.InvalidConfig");
+        assert!(message.contains("1 to 1000"), "\n{context}");
     }
 }
 
@@ -137,7 +153,7 @@ fn invalid_greeting_is_an_init_error() {
 fn init_error_faults_still_end_the_runtime() {
     for reply in [Reply::Status(500), Reply::Status(403), Reply::Drop] {
         let server = fake(Script::new().invoke("req-1", ADA).on_init_error(reply.clone()));
-        let run = run(&server, &[("GREETING", "")]);
+        let run = run(&server, &[("TEST_FUNCTION_INIT_FAIL", "x")]);
         assert_eq!(
             run.steps(),
             ["init-error"],
@@ -150,8 +166,8 @@ fn init_error_faults_still_end_the_runtime() {
 // ------------------------------------------------------------------- loop
 
 #[test]
-fn handler_table() {
-    let rows = common::handler_table();
+fn runtime_table() {
+    let rows = common::runtime_table();
     let mut script = Script::new();
     for (i, row) in rows.iter().enumerate() {
         script = script.invoke(&format!("row-{i}"), &row.event);
@@ -169,7 +185,7 @@ fn handler_table() {
             row.label,
             step(answer)
         );
-        assert_row(row, answer, &run);
+        assert_row(row, id, answer, &run);
     }
     assert_eq!(step(run.requests.last().unwrap()), "next");
     run.assert_failed();
@@ -186,7 +202,7 @@ fn many_invocations_on_one_connection() {
     let names = ["Ada", "Grace", "Alan", "Edsger", "Barbara"];
     let mut script = Script::new();
     for (i, id) in ids.iter().enumerate() {
-        script = script.invoke(id, json!({ "name": names[i % names.len()] }).to_string());
+        script = script.invoke(id, json!({ "echo": names[i % names.len()] }).to_string());
     }
     let server = fake(script);
     let run = run(&server, &[]);
@@ -196,7 +212,7 @@ fn many_invocations_on_one_connection() {
     assert_answered_once(&run, &[]);
     for (i, id) in ids.iter().enumerate() {
         let body = json(run.only(Route::Response(id)));
-        assert_eq!(body, greeting("Hello", names[i % names.len()]), "{id}");
+        assert_eq!(body, answer(id, json!({"echo": names[i % names.len()]})), "{id}");
     }
 }
 
@@ -501,10 +517,7 @@ fn connection_close_after_a_complete_answer_is_not_a_fault() {
     );
     let run = run(&server, &[]);
     assert_eq!(run.steps(), happy_steps(&["closing", "after"]), "\n{run}");
-    assert_eq!(
-        json(run.only(Route::Response("closing"))),
-        greeting("Hello", "Ada")
-    );
+    assert_eq!(json(run.only(Route::Response("closing"))), ada("closing"));
     assert_ne!(run.requests[0].conn, run.requests[1].conn, "\n{run}");
 }
 
@@ -514,22 +527,19 @@ fn connection_close_after_a_complete_answer_is_not_a_fault() {
 fn chunked_event_is_read_whole() {
     let raw = format!(
         "HTTP/1.1 200 OK\r\n{REQUEST_ID}: chunked\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
-         4\r\n{{\"na\r\na;ext=1\r\nme\":\"Ada\"}}\r\n0\r\n\r\n"
+         4\r\n{{\"ec\r\na;ext=1\r\nho\":\"Ada\"}}\r\n0\r\n\r\n"
     );
     let server = fake(Script::new().then(Reply::Raw(raw.into_bytes())));
     let run = run(&server, &[]);
     assert_eq!(run.steps(), happy_steps(&["chunked"]), "\n{run}");
-    assert_eq!(
-        json(run.only(Route::Response("chunked"))),
-        greeting("Hello", "Ada")
-    );
+    assert_eq!(json(run.only(Route::Response("chunked"))), ada("chunked"));
 }
 
 // ------------------------------------------------------------ event sizes
 
-/// `{"name":"Ada","pad":"xxx…"}`, exactly `size` bytes.
+/// `{"echo":"Ada","pad":"xxx…"}`, exactly `size` bytes.
 fn padded_event(size: usize) -> Vec<u8> {
-    let mut event = br#"{"name":"Ada","pad":""#.to_vec();
+    let mut event = br#"{"echo":"Ada","pad":""#.to_vec();
     event.resize(size - 2, b'x');
     event.extend(br#""}"#);
     assert_eq!(event.len(), size);
@@ -545,10 +555,7 @@ fn largest_event_is_read_whole() {
     );
     let run = run(&server, &[]);
     assert_eq!(run.steps(), happy_steps(&["largest", "small"]), "\n{run}");
-    assert_eq!(
-        json(run.only(Route::Response("largest"))),
-        greeting("Hello", "Ada")
-    );
+    assert_eq!(json(run.only(Route::Response("largest"))), ada("largest"));
     run.assert_one_connection();
 }
 
@@ -567,11 +574,11 @@ fn larger_event_is_refused_and_the_loop_goes_on() {
 }
 
 /// Nesting deep enough to overflow a recursive parser's stack: the runtime
-/// must answer it (as an error or a greeting) and go on, not crash.
+/// must answer it (as an error or an echo) and go on, not crash.
 #[test]
 fn deeply_nested_event_does_not_crash_the_runtime() {
     let depth = 100_000;
-    let event = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let event = format!(r#"{{"echo":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
     let server = fake(Script::new().invoke("deep", event).invoke("small", ADA));
     let run = run(&server, &[]);
     assert_eq!(run.requests.len(), 5, "\n{run}");
@@ -588,48 +595,10 @@ fn deeply_nested_event_does_not_crash_the_runtime() {
 
 // ------------------------------------------------------------------ panic
 
-/// The release binary with the `panic-probe` feature, built once per test
-/// run into its own target directory: the outer `cargo test` holds the lock
-/// on the main one. `BOOTSTRAP_PANIC_PROBE_BIN` names a prebuilt one instead.
-fn panic_probe_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(prebuilt) = std::env::var_os("BOOTSTRAP_PANIC_PROBE_BIN") {
-            return PathBuf::from(prebuilt);
-        }
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let target_dir = root.join("target").join("panic-probe");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-        let mut build = Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "--release", "--features", "panic-probe", "--target-dir"])
-            .arg(&target_dir)
-            .env_remove("CARGO_TARGET_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run cargo build");
-        let log = drain(build.stderr.take());
-        // A fat-LTO build on two busy cores takes minutes, not ten.
-        let status = fake_api::wait_child(&mut build, Duration::from_secs(600));
-        let log = log.join().unwrap_or_default();
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "building the panic-probe binary failed ({status:?}):\n{log}"
-        );
-        // `.cargo/config.toml` makes musl the default target.
-        let binary = target_dir.join("x86_64-unknown-linux-musl/release/bootstrap");
-        assert!(binary.is_file(), "no binary at {}", binary.display());
-        binary
-    })
-}
-
 /// With `panic = "abort"` nothing can catch the panic: the hook must report
 /// it on `/error` before the process goes down.
 #[test]
 fn panic_is_reported_before_the_process_dies() {
-    let binary = panic_probe_binary();
     for reply in [Reply::Status(202), Reply::Drop, Reply::Status(500)] {
         let server = fake(
             Script::new()
@@ -641,7 +610,7 @@ fn panic_is_reported_before_the_process_dies() {
                 .invoke("after", ADA)
                 .on_error("boom-id", reply.clone()),
         );
-        let run = run_bin(binary, &server, Some(&server.addr()), &[]);
+        let run = run(&server, &[]);
         let context = format!("panic report answered {reply:?}\n{run}");
         let expected = strings(&["next", "response before", "next", "error boom-id"]);
         assert_eq!(run.steps(), expected, "\n{context}");
@@ -650,7 +619,7 @@ fn panic_is_reported_before_the_process_dies() {
         let message = assert_error_report(report, "Runtime.Panic");
         assert!(message.contains("boom"), "message {message:?}\n{context}");
         assert!(
-            message.contains("src/"),
+            message.contains("tests/function/mod.rs:"),
             "no source location in {message:?}\n{context}"
         );
         assert_eq!(
@@ -658,25 +627,17 @@ fn panic_is_reported_before_the_process_dies() {
             Some("inv-boom"),
             "\n{context}"
         );
-        assert_eq!(
-            json(run.only(Route::Response("before"))),
-            greeting("Hello", "Ada")
-        );
+        assert_eq!(json(run.only(Route::Response("before"))), ada("before"));
         assert_answered_once(&run, &[]);
     }
 }
 
-/// A panic in `Handler::init` goes to `/init/error`, and `/next` is never
+/// A panic in `Function::init` goes to `/init/error`, and `/next` is never
 /// called.
 #[test]
 fn init_panic_is_reported_before_the_process_dies() {
     let server = fake(Script::new().invoke("never", ADA));
-    let run = run_bin(
-        panic_probe_binary(),
-        &server,
-        Some(&server.addr()),
-        &[("PANIC_PROBE_INIT", "config exploded")],
-    );
+    let run = run(&server, &[("PANIC_PROBE_INIT", "config exploded")]);
     assert_eq!(run.steps(), strings(&["init-error"]), "\n{run}");
     run.assert_failed();
     let message = assert_error_report(run.only(Route::InitError), "Runtime.Panic");
@@ -698,7 +659,7 @@ fn proxy_variables_do_not_divert_the_api() {
     ];
     let run = run(&server, &env);
     assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{run}");
-    assert_eq!(json(run.only(Route::Response("req-1"))), greeting("Hello", "Ada"));
+    assert_eq!(json(run.only(Route::Response("req-1"))), ada("req-1"));
 }
 
 /// Go's `net/http`, which serves the Runtime API, answers 413 to an
@@ -707,11 +668,8 @@ fn proxy_variables_do_not_divert_the_api() {
 /// read: the runtime must see the 413 and go on, not exit.
 #[test]
 fn response_refused_before_it_is_read_goes_on() {
-    // `{"name":"xxx…"}` at the largest event size makes the built-in
-    // handler's answer 11 bytes longer: over the limit.
-    let name = "x".repeat(MAX_EVENT - r#"{"name":""}"#.len());
-    let event = format!(r#"{{"name":"{name}"}}"#);
-    assert_eq!(event.len(), MAX_EVENT);
+    // An answer one byte over the limit.
+    let event = json!({ "repeat": MAX_EVENT + 1 }).to_string();
     let script = Script::new()
         .invoke("big", &event)
         .on_response("big", Reply::Early(413))
@@ -719,5 +677,318 @@ fn response_refused_before_it_is_read_goes_on() {
     let run = run(&fake(script), &[]);
     assert_eq!(run.steps(), happy_steps(&["big", "after"]), "\n{run}");
     assert!(run.stderr.contains("413"), "413 not logged\n{run}");
-    assert_eq!(json(run.only(Route::Response("after"))), greeting("Hello", "Ada"));
+    assert_eq!(json(run.only(Route::Response("after"))), ada("after"));
+}
+
+// ------------------------------------------------------------ connections
+
+/// The connection each request came on, in order.
+fn connections(run: &Run) -> Vec<usize> {
+    run.requests.iter().map(|r| r.conn).collect()
+}
+
+/// A peer that closes the keep-alive connection after a 202, without
+/// `Connection: close` (a proxy's idle timeout): the next `/next` goes out on
+/// a new connection and the runtime keeps serving.
+#[test]
+fn a_connection_closed_after_an_answer_is_replaced() {
+    let script = Script::new()
+        .invoke("first", ADA)
+        .on_response("first", Reply::Status(202).then_close())
+        .invoke("second", ADA);
+    let run = run(&fake(script), &[]);
+    assert_eq!(run.steps(), happy_steps(&["first", "second"]), "\n{run}");
+    assert_eq!(connections(&run), [0, 0, 1, 1, 1], "\n{run}");
+    assert_answered_once(&run, &[]);
+    assert_eq!(json(run.only(Route::Response("second"))), ada("second"));
+}
+
+/// The peer closes right after handing out an invocation, while the
+/// function still runs: the answer goes out on a new connection, once.
+#[test]
+fn a_connection_closed_while_the_function_runs_loses_no_answer() {
+    let slow = r#"{"sleep_ms":200,"echo":"Ada"}"#;
+    for on_error in [false, true] {
+        let event = if on_error {
+            r#"{"sleep_ms":200,"fail":{"type":"Function.Slow","message":"no"}}"#
+        } else {
+            slow
+        };
+        let script = Script::new()
+            .invoke("warm", ADA)
+            .then(Reply::from(Invocation::new("slow", event)).then_close())
+            .invoke("after", ADA);
+        let run = run(&fake(script), &[]);
+        let answer = if on_error { "error slow" } else { "response slow" };
+        let expected = strings(&[
+            "next",
+            "response warm",
+            "next",
+            answer,
+            "next",
+            "response after",
+            "next",
+        ]);
+        assert_eq!(run.steps(), expected, "\n{run}");
+        assert_eq!(connections(&run), [0, 0, 0, 1, 1, 1, 1], "\n{run}");
+        assert_answered_once(&run, &[]);
+        if on_error {
+            assert_error_report(run.only(Route::Error("slow")), "Function.Slow");
+        } else {
+            assert_eq!(json(run.only(Route::Response("slow"))), ada("slow"));
+        }
+    }
+}
+
+/// The peer closes right after reading a request's head, without an
+/// answer: a `/next` is asked again on a new connection (no invocation was
+/// handed out); a post whose body the peer never read is sent again.
+#[test]
+fn a_connection_closed_after_the_request_head_is_asked_again() {
+    let script = Script::new()
+        .invoke("first", ADA)
+        .then(Reply::CloseAfterHead)
+        .invoke("second", ADA);
+    let run = run(&fake(script), &[]);
+    let expected = strings(&[
+        "next",
+        "response first",
+        "next",
+        "next",
+        "response second",
+        "next",
+    ]);
+    assert_eq!(run.steps(), expected, "\n{run}");
+    assert_eq!(connections(&run), [0, 0, 0, 1, 1, 1], "\n{run}");
+    assert_answered_once(&run, &[]);
+
+    let script = Script::new()
+        .invoke("first", ADA)
+        .invoke("second", ADA)
+        .on_response("second", Reply::Once(Box::new(Reply::CloseAfterHead)))
+        .invoke("third", ADA);
+    let run = common::run(&fake(script), &[]);
+    let second: Vec<&fake_api::Request> = run
+        .requests
+        .iter()
+        .filter(|r| r.route() == Route::Response("second"))
+        .collect();
+    assert_eq!(second.len(), 2, "the post is sent again once\n{run}");
+    assert!(second[0].cut && !second[1].cut, "\n{run}");
+    assert_ne!(second[0].conn, second[1].conn, "\n{run}");
+    assert_eq!(json(second[1]), ada("second"), "\n{run}");
+    assert_eq!(
+        json(run.only(Route::Response("third"))),
+        ada("third"),
+        "the runtime kept serving\n{run}"
+    );
+}
+
+/// A post the peer read whole and then dropped without an answer may have
+/// been taken: it is not sent again (answering twice is worse than a
+/// restart), and the runtime exits.
+#[test]
+fn a_post_read_whole_then_dropped_is_not_sent_again() {
+    let script = Script::new()
+        .invoke("first", ADA)
+        .invoke("second", ADA)
+        .on_response("second", Reply::Drop)
+        .invoke("third", ADA);
+    let run = run(&fake(script), &[]);
+    let expected = strings(&["next", "response first", "next", "response second"]);
+    assert_eq!(run.steps(), expected, "\n{run}");
+    run.assert_failed();
+}
+
+// ------------------------------------------------------------ head sizes
+
+/// `/next` with a client context of `bytes` bytes.
+fn with_client_context(id: &str, bytes: usize) -> Invocation {
+    let context = format!(r#"{{"custom":{{"pad":"{}"}}}}"#, "x".repeat(bytes - 21));
+    assert_eq!(context.len(), bytes);
+    Invocation::new(id, r#"{"context":true}"#).header("Lambda-Runtime-Client-Context", &context)
+}
+
+#[test]
+fn heads_up_to_64_kib_are_read() {
+    let script = Script::new()
+        .then(with_client_context("big-head", 16 * 1024))
+        .then(with_client_context("bigger-head", 60 * 1024))
+        .invoke("after", ADA);
+    let run = run(&fake(script), &[]);
+    assert_eq!(
+        run.steps(),
+        happy_steps(&["big-head", "bigger-head", "after"]),
+        "\n{run}"
+    );
+    for (id, bytes) in [("big-head", 16 * 1024), ("bigger-head", 60 * 1024)] {
+        let context = &json(run.only(Route::Response(id)))["context"];
+        assert_eq!(
+            context["clientContext"].as_str().map(str::len),
+            Some(bytes),
+            "\n{run}"
+        );
+    }
+    run.assert_one_connection();
+}
+
+/// A head over 64 KiB can't be parsed, but its request id can still be
+/// found: that invocation is answered with an error and the loop goes on.
+/// Without a request id in what was read, the runtime can only exit.
+#[test]
+fn a_head_over_64_kib_is_answered_as_an_error() {
+    let script = Script::new()
+        .then(with_client_context("huge-head", 80 * 1024))
+        .invoke("after", ADA);
+    let run = run(&fake(script), &[]);
+    let expected = strings(&["next", "error huge-head", "next", "response after", "next"]);
+    assert_eq!(run.steps(), expected, "\n{run}");
+    let message = assert_error_report(run.only(Route::Error("huge-head")), "Runtime.HeadersTooLarge");
+    assert!(message.contains("65536"), "{message}");
+    assert_answered_once(&run, &[]);
+
+    let mut raw = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+    raw.extend(std::iter::repeat_n(b'x', 200 * 1024));
+    raw.extend(format!("\r\n{REQUEST_ID}: late\r\nContent-Length: 2\r\n\r\n{{}}").bytes());
+    let run = common::run(
+        &fake(Script::new().then(Reply::Raw(raw)).invoke("unused", ADA)),
+        &[],
+    );
+    assert_eq!(run.steps(), ["next"], "\n{run}");
+    run.assert_failed();
+    assert!(run.stderr.contains("GET /invocation/next"), "\n{run}");
+}
+
+// -------------------------------------------------------- context and logs
+
+/// Every `Lambda-Runtime-*` header, and Lambda's variables, reach the
+/// function; the trace id is also in `_X_AMZN_TRACE_ID` for that invocation
+/// only (Lambda's classic mode).
+#[test]
+fn the_function_sees_its_context_and_configuration() {
+    let full = Invocation::new("full", r#"{"context":true,"env":"_X_AMZN_TRACE_ID"}"#)
+        .header("Lambda-Runtime-Deadline-Ms", "4102444800000")
+        .header(
+            "Lambda-Runtime-Invoked-Function-Arn",
+            "arn:aws:lambda:eu-west-1:1:function:f:live",
+        )
+        .header("Lambda-Runtime-Trace-Id", "Root=1-a-b;Parent=c;Sampled=1")
+        .header("Lambda-Runtime-Client-Context", r#"{"client":{}}"#)
+        .header("Lambda-Runtime-Cognito-Identity", r#"{"cognitoIdentityId":"x"}"#)
+        .header("Lambda-Runtime-Aws-Tenant-Id", "tenant-7");
+    let bare = Invocation::new("bare", r#"{"context":true,"env":"_X_AMZN_TRACE_ID"}"#)
+        .without_header("Lambda-Runtime-Deadline-Ms")
+        .without_header("Lambda-Runtime-Trace-Id")
+        .without_header("Lambda-Runtime-Invoked-Function-Arn");
+    let env = [
+        ("AWS_LAMBDA_FUNCTION_NAME", "greeter"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/greeter"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/30/[$LATEST]abc"),
+    ];
+    let run = run(&fake(Script::new().then(full).then(bare)), &env);
+    assert_eq!(run.steps(), happy_steps(&["full", "bare"]), "\n{run}");
+    let full = json(run.only(Route::Response("full")));
+    let remaining = full["context"]["remainingMs"].as_u64().unwrap();
+    assert!(remaining > 1_000_000, "{full}");
+    let mut context = full["context"].clone();
+    context["remainingMs"] = Value::Null;
+    assert_eq!(
+        context,
+        json!({
+            "requestId": "full",
+            "deadlineMs": 4102444800000u64,
+            "remainingMs": null,
+            "invokedFunctionArn": "arn:aws:lambda:eu-west-1:1:function:f:live",
+            "traceId": "Root=1-a-b;Parent=c;Sampled=1",
+            "tenantId": "tenant-7",
+            "clientContext": r#"{"client":{}}"#,
+            "cognitoIdentity": r#"{"cognitoIdentityId":"x"}"#,
+            "functionName": "greeter",
+            "functionVersion": "$LATEST",
+            "memoryMb": 128,
+            "logGroup": "/aws/lambda/greeter",
+            "logStream": "2026/11/30/[$LATEST]abc",
+            "maxConcurrency": null,
+        }),
+        "\n{run}"
+    );
+    assert_eq!(full["env"], "Root=1-a-b;Parent=c;Sampled=1", "\n{run}");
+    let bare = json(run.only(Route::Response("bare")));
+    assert_eq!(
+        bare["env"],
+        Value::Null,
+        "the trace variable of the last invocation\n{run}"
+    );
+    assert_eq!(bare["context"]["deadlineMs"], Value::Null);
+    assert_eq!(bare["context"]["remainingMs"], Value::Null);
+}
+
+/// The lines of one `{"log": ...}` invocation, parsed, as written to stderr.
+fn json_lines(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}")))
+        .collect()
+}
+
+const LOGS: &str =
+    r#"{"log":[["TRACE","t"],["DEBUG","d"],["INFO","i"],["WARN","w\nsecond line"],["ERROR","e"]]}"#;
+
+#[test]
+fn json_logs_carry_level_and_request_id_and_honour_the_level() {
+    for (level, expected) in [
+        (None, &["INFO", "WARN", "ERROR"][..]),
+        (Some("TRACE"), &["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]),
+        (Some("WARN"), &["WARN", "ERROR"]),
+        (Some("FATAL"), &[]),
+    ] {
+        let mut env = vec![("AWS_LAMBDA_LOG_FORMAT", "JSON")];
+        env.extend(level.map(|level| ("AWS_LAMBDA_LOG_LEVEL", level)));
+        let run = run(&fake(Script::new().invoke("logs-1", LOGS)), &env);
+        let context = format!("level {level:?}\n{run}");
+        assert_eq!(run.steps(), happy_steps(&["logs-1"]), "\n{context}");
+        let lines = json_lines(&run.stderr);
+        // The last line is the runtime's own: the script's 500 on `/next`.
+        let (last, function) = lines.split_last().expect("the runtime's last line");
+        let levels: Vec<&str> = function.iter().map(|l| l["level"].as_str().unwrap()).collect();
+        assert_eq!(levels, expected, "\n{context}");
+        for line in function {
+            assert_eq!(line["requestId"], "logs-1", "\n{context}");
+            assert!(
+                line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')),
+                "\n{context}"
+            );
+            let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
+            assert_eq!(
+                keys,
+                ["level", "message", "requestId", "timestamp"],
+                "\n{context}"
+            );
+        }
+        if let Some(warn) = function.iter().find(|l| l["level"] == "WARN") {
+            assert_eq!(warn["message"], "w\nsecond line");
+        }
+        assert_eq!(last["level"], "FATAL", "\n{context}");
+        assert!(last["message"].as_str().unwrap().contains("500"), "\n{context}");
+    }
+}
+
+#[test]
+fn text_logs_are_one_line_each_with_level_and_request_id() {
+    let run = run(&fake(Script::new().invoke("logs-1", LOGS)), &[]);
+    assert_eq!(run.steps(), happy_steps(&["logs-1"]), "\n{run}");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "INFO, WARN, ERROR and the runtime's exit\n{run}");
+    for (line, (level, message)) in
+        lines
+            .iter()
+            .zip([("INFO", "i"), ("WARN", "w\rsecond line"), ("ERROR", "e")])
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields[1..], ["logs-1", level, message], "{line:?}\n{run}");
+        assert!(fields[0].ends_with('Z'), "{line:?}");
+    }
+    assert!(lines[3].contains("\tFATAL\t"), "\n{run}");
 }

@@ -9,6 +9,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -19,22 +20,71 @@ use serde_json::Value;
 /// fails. Generous: machines are shared and noisy, and no run needs seconds.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The binary under test: `BOOTSTRAP_BIN` if set (e.g. the release build),
-/// else the one cargo built for this test run.
+/// The binary with the project's own function (`src/handler.rs`, whatever
+/// the user put there): `BOOTSTRAP_BIN` if set, else the one cargo built for
+/// this test run.
 pub fn bootstrap_bin() -> PathBuf {
     std::env::var_os("BOOTSTRAP_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bootstrap")))
 }
 
+/// The binary with the runtime tests' own function (`tests/function`),
+/// which every runtime test runs so that none depends on the user's
+/// function: `BOOTSTRAP_TEST_FUNCTION_BIN` if set, else built once per test
+/// run with the `test-function` profile (`panic = "abort"`, like release)
+/// into its own target directory (the outer `cargo test` holds the lock on
+/// the main one).
+pub fn test_function_bin() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(prebuilt) = std::env::var_os("BOOTSTRAP_TEST_FUNCTION_BIN") {
+            return PathBuf::from(prebuilt);
+        }
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let target_dir = root.join("target").join("test-function");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let mut build = Command::new(cargo)
+            .current_dir(&root)
+            .args([
+                "build",
+                "--profile",
+                "test-function",
+                "--features",
+                "test-function",
+            ])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cargo build");
+        let log = drain(build.stderr.take());
+        let status = fake_api::wait_child(&mut build, Duration::from_secs(600));
+        let log = log.join().unwrap_or_default();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "building the test function failed ({status:?}):\n{log}"
+        );
+        // `.cargo/config.toml` makes musl the default target.
+        let binary = target_dir.join("x86_64-unknown-linux-musl/test-function/bootstrap");
+        assert!(binary.is_file(), "no binary at {}", binary.display());
+        binary
+    })
+}
+
 /// A command for `bin` with nothing of the test's own Lambda environment:
-/// every `AWS_*`, `LAMBDA_*` and `_X_AMZN_*` variable, `_HANDLER` and
-/// `GREETING` removed; then `api` as `AWS_LAMBDA_RUNTIME_API` and `env`.
+/// every `AWS_*`, `LAMBDA_*` and `_X_AMZN_*` variable, `_HANDLER`,
+/// `GREETING` and the test function's switches removed; then `api` as
+/// `AWS_LAMBDA_RUNTIME_API` and `env`.
 pub fn command(bin: &PathBuf, api: Option<&str>, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(bin);
     for (name, _) in std::env::vars_os() {
         let text = name.to_string_lossy();
-        if ["AWS_", "LAMBDA_", "_X_AMZN_"]
+        if ["AWS_", "LAMBDA_", "_X_AMZN_", "TEST_FUNCTION_", "PANIC_PROBE_"]
             .iter()
             .any(|p| text.starts_with(p))
             || text == "_HANDLER"
@@ -74,19 +124,37 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
-/// Runs the binary under test against `server` at `server.addr()`.
+/// Runs the test function's binary against `server` at `server.addr()`.
 pub fn run(server: &Server, env: &[(&str, &str)]) -> Run {
     run_at(server, Some(&server.addr()), env)
 }
 
-/// Runs the binary under test with `AWS_LAMBDA_RUNTIME_API` set to `api`
-/// (unset for `None`), and collects what `server` saw. Panics, after killing
-/// the child, if it runs longer than [`TIMEOUT`].
+/// Runs the test function's binary with `AWS_LAMBDA_RUNTIME_API` set to
+/// `api` (unset for `None`), and collects what `server` saw. Panics, after
+/// killing the child, if it runs longer than [`TIMEOUT`].
 pub fn run_at(server: &Server, api: Option<&str>, env: &[(&str, &str)]) -> Run {
-    run_bin(&bootstrap_bin(), server, api, env)
+    run_bin(test_function_bin(), server, api, env)
 }
 
 pub fn run_bin(bin: &PathBuf, server: &Server, api: Option<&str>, env: &[(&str, &str)]) -> Run {
+    start_bin(bin, api, env).wait(server)
+}
+
+/// A runtime process under test, started and not yet waited for: for tests
+/// that act while it runs (push work, watch a stream arrive).
+pub struct Started {
+    child: Child,
+    stdout: JoinHandle<String>,
+    stderr: JoinHandle<String>,
+    started: Instant,
+}
+
+/// Starts the test function's binary against `server` at `server.addr()`.
+pub fn start(server: &Server, env: &[(&str, &str)]) -> Started {
+    start_bin(test_function_bin(), Some(&server.addr()), env)
+}
+
+pub fn start_bin(bin: &PathBuf, api: Option<&str>, env: &[(&str, &str)]) -> Started {
     let started = Instant::now();
     let mut child: Child = command(bin, api, env)
         .stdin(Stdio::null())
@@ -94,31 +162,42 @@ pub fn run_bin(bin: &PathBuf, server: &Server, api: Option<&str>, env: &[(&str, 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let status = fake_api::wait_child(&mut child, TIMEOUT);
-    let elapsed = started.elapsed();
-    // The child is gone, so its sockets are closed: let the server finish
-    // reading whatever it sent last before the requests are looked at.
-    let idle = server.wait_idle(Duration::from_secs(5));
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    let requests = server.requests();
-    let Some(status) = status else {
-        panic!(
-            "the runtime was still running after {TIMEOUT:?} and was killed\n\
-             requests: {:#?}\nstderr:\n{stderr}",
-            steps(&requests)
-        );
-    };
-    assert!(idle, "a connection stayed open after the runtime exited");
-    Run {
-        status,
-        stdout,
-        stderr,
-        requests,
-        server_errors: server.errors(),
-        elapsed,
+    Started {
+        stdout: drain(child.stdout.take()),
+        stderr: drain(child.stderr.take()),
+        child,
+        started,
+    }
+}
+
+impl Started {
+    /// Waits for the runtime to exit (killing it after [`TIMEOUT`]: then
+    /// the test fails) and collects what `server` saw.
+    pub fn wait(mut self, server: &Server) -> Run {
+        let status = fake_api::wait_child(&mut self.child, TIMEOUT);
+        let elapsed = self.started.elapsed();
+        // The child is gone, so its sockets are closed: let the server finish
+        // reading whatever it sent last before the requests are looked at.
+        let idle = server.wait_idle(Duration::from_secs(5));
+        let stdout = self.stdout.join().unwrap_or_default();
+        let stderr = self.stderr.join().unwrap_or_default();
+        let requests = server.requests();
+        let Some(status) = status else {
+            panic!(
+                "the runtime was still running after {TIMEOUT:?} and was killed\n\
+                 requests: {:#?}\nstderr:\n{stderr}",
+                steps(&requests)
+            );
+        };
+        assert!(idle, "a connection stayed open after the runtime exited");
+        Run {
+            status,
+            stdout,
+            stderr,
+            requests,
+            server_errors: server.errors(),
+            elapsed,
+        }
     }
 }
 
@@ -205,9 +284,14 @@ pub fn json(request: &Request) -> Value {
     })
 }
 
-/// `{"message": "<greeting>, <name>!"}`
-pub fn greeting(greeting: &str, name: &str) -> Value {
-    serde_json::json!({ "message": format!("{greeting}, {name}!") })
+/// The test function's answer to invocation `id`: `{"requestId": id}` plus
+/// the fields of `extra` (an object).
+pub fn answer(id: &str, extra: Value) -> Value {
+    let mut answer = serde_json::json!({ "requestId": id });
+    if let Value::Object(fields) = extra {
+        answer.as_object_mut().unwrap().extend(fields);
+    }
+    answer
 }
 
 /// Asserts `request` is a well-formed error report of type `error_type`:
@@ -261,16 +345,16 @@ pub fn assert_answered_once(run: &Run, faulted: &[&str]) {
     }
 }
 
-/// What the built-in handler must do with one event.
+/// What the test function must answer to one event.
 #[derive(Clone, Debug)]
 pub enum Expect {
-    /// Posted to `/response`, compared as JSON.
-    Message(Value),
+    /// Posted to `/response`: `{"requestId": <id>}` plus these fields.
+    Answer(Value),
     /// Posted to `/error` with this `errorType`.
     Error(&'static str),
 }
 
-/// One row of the handler table: a label for failure messages, the event
+/// One row of the runtime's table: a label for failure messages, the event
 /// body, and what must come of it.
 #[derive(Clone, Debug)]
 pub struct Row {
@@ -279,100 +363,108 @@ pub struct Row {
     pub expect: Expect,
 }
 
-/// The built-in handler's contract, row by row: an object with a string
-/// `name` is greeted by name; any other JSON value is greeted as `World`; a
-/// `name` of another type is `Function.InvalidName`; a body that is not JSON
-/// is `Runtime.InvalidEvent`.
-pub fn handler_table() -> Vec<Row> {
-    let hello = |name: &str| Expect::Message(greeting("Hello", name));
-    let world = || hello("World");
-    let invalid_name = Expect::Error("Function.InvalidName");
-    let invalid_event = Expect::Error("Runtime.InvalidEvent");
+/// The runtime's contract for events and answers, row by row, through the
+/// test function: an event decodes into the function's typed `Event` or is
+/// `Runtime.InvalidEvent` (bytes that are not JSON, or JSON of another
+/// shape); what the function returns is encoded whole; its errors are posted
+/// with a type of Lambda's shape, whatever type the function chose.
+pub fn runtime_table() -> Vec<Row> {
+    let answer = |extra: Value| Expect::Answer(extra);
+    let echo = |value: Value| answer(serde_json::json!({ "echo": value }));
+    let nothing = || answer(serde_json::json!({}));
+    let invalid_event = || Expect::Error("Runtime.InvalidEvent");
     let row = |label, event: &[u8], expect| Row {
         label,
         event: event.to_vec(),
         expect,
     };
-    let mut rows = vec![
-        row("name", br#"{"name":"Ada"}"#, hello("Ada")),
+    vec![
+        row("echo", br#"{"echo":"Ada"}"#, echo("Ada".into())),
         row(
-            "name among other keys",
-            br#"{"id":7,"name":"Ada","x":[1]}"#,
-            hello("Ada"),
+            "echo needing escapes",
+            br#"{"echo":"Zo\u00eb \"the\" \\ <b>\n\t\ud83d\ude00"}"#,
+            echo("Zoë \"the\" \\ <b>\n\t😀".into()),
         ),
         row(
-            "name needing escapes",
-            br#"{"name":"Zo\u00eb \"the\" \\ <b>\n\t\ud83d\ude00"}"#,
-            hello("Zoë \"the\" \\ <b>\n\t😀"),
+            "raw UTF-8",
+            "{\"echo\":\"Åsa 李\"}".as_bytes(),
+            echo("Åsa 李".into()),
         ),
         row(
-            "raw UTF-8 name",
-            "{\"name\":\"Åsa 李\"}".as_bytes(),
-            hello("Åsa 李"),
+            "nested echo",
+            br#"{"echo":{"a":[1,2.5,null,true,{"b":"c"}]}}"#,
+            echo(serde_json::json!({"a": [1, 2.5, null, true, {"b": "c"}]})),
         ),
-        row("empty name", br#"{"name":""}"#, hello("")),
+        row("whitespace around", b" \r\n\t{\"echo\" : 7}\n ", echo(7.into())),
+        row("empty object", b"{}", nothing()),
         row(
-            "whitespace around",
-            b" \r\n\t{\"name\" : \"Ada\"}\n ",
-            hello("Ada"),
+            "unknown fields are ignored",
+            br#"{"name":"Ada","x":[1]}"#,
+            nothing(),
         ),
-        row("number", b"42", world()),
-        row("negative float", b"-1.5e3", world()),
-        row("array", br#"[{"name":"Ada"}]"#, world()),
-        row("string", br#""Ada""#, world()),
-        row("empty object", b"{}", world()),
-        row("other key case", br#"{"Name":"Ada"}"#, world()),
-        row("nested name", br#"{"user":{"name":"Ada"}}"#, world()),
-        row("null name", br#"{"name":null}"#, world()),
-        row("null", b"null", world()),
-        row("true", b"true", world()),
-        row("number name", br#"{"name":1}"#, invalid_name.clone()),
-        row("float name", br#"{"name":1.5}"#, invalid_name.clone()),
-        row("bool name", br#"{"name":false}"#, invalid_name.clone()),
         row(
-            "object name",
-            br#"{"name":{"first":"Ada"}}"#,
-            invalid_name.clone(),
+            "function error",
+            br#"{"fail":{"type":"Function.InvalidName","message":"no"}}"#,
+            Expect::Error("Function.InvalidName"),
         ),
-        row("array name", br#"{"name":["Ada"]}"#, invalid_name),
-        row("not JSON", b"not json", invalid_event.clone()),
-        row("empty body", b"", invalid_event.clone()),
-        row("whitespace only", b" \n", invalid_event.clone()),
-        row("invalid UTF-8", b"\xff\xfe", invalid_event.clone()),
+        row(
+            "short error type",
+            br#"{"fail":{"type":"NotFound","message":"no"}}"#,
+            Expect::Error("Function.NotFound"),
+        ),
+        row(
+            "error type with CR LF",
+            b"{\"fail\":{\"type\":\"Function.Bad\\r\\nX-Injected: 1\",\"message\":\"no\"}}",
+            Expect::Error("Function.Error"),
+        ),
+        row(
+            "error type of another shape",
+            br#"{"fail":{"type":"Custom.Thing","message":"no"}}"#,
+            Expect::Error("Function.Error"),
+        ),
+        row(
+            "std error with a cause",
+            br#"{"fail_with_cause":true}"#,
+            Expect::Error("Function.Error"),
+        ),
+        row("wrong field type", br#"{"sleep_ms":"soon"}"#, invalid_event()),
+        row("number", b"42", invalid_event()),
+        row("string", br#""Ada""#, invalid_event()),
+        row("array", br#"[{"echo":1}]"#, invalid_event()),
+        row("null", b"null", invalid_event()),
+        row("not JSON", b"not json", invalid_event()),
+        row("empty body", b"", invalid_event()),
+        row("whitespace only", b" \n", invalid_event()),
+        row("invalid UTF-8", b"\xff\xfe", invalid_event()),
         row(
             "invalid UTF-8 in a string",
-            b"{\"name\":\"\xff\"}",
-            invalid_event.clone(),
+            b"{\"echo\":\"\xff\"}",
+            invalid_event(),
         ),
-        row("truncated", br#"{"name":"Ada""#, invalid_event.clone()),
-        row("trailing garbage", br#"{"name":"Ada"} x"#, invalid_event.clone()),
-        row("single quotes", b"{'name':'Ada'}", invalid_event.clone()),
-        row("NaN", b"NaN", invalid_event),
-    ];
-    if !cfg!(feature = "panic-probe") {
-        // The probe is a test-only feature: the shipped handler has no
-        // special case for this key.
-        rows.push(row(
-            "panic key without the probe",
-            br#"{"panic":"boom"}"#,
-            world(),
-        ));
-    }
-    rows
+        row("truncated", br#"{"echo":"Ada""#, invalid_event()),
+        row("trailing garbage", br#"{"echo":"Ada"} x"#, invalid_event()),
+        row("single quotes", b"{'echo':'Ada'}", invalid_event()),
+        row("NaN", b"NaN", invalid_event()),
+    ]
 }
 
-/// Asserts that `answer`, the post for `row`'s invocation, is what the row
-/// expects. `context` goes into failure messages.
-pub fn assert_row(row: &Row, answer: &Request, context: &dyn fmt::Display) {
+/// Asserts that `answer`, the post for `row`'s invocation `id`, is what the
+/// row expects. `context` goes into failure messages.
+pub fn assert_row(row: &Row, id: &str, answer: &Request, context: &dyn fmt::Display) {
     match &row.expect {
-        Expect::Message(expected) => {
+        Expect::Answer(extra) => {
             assert!(
                 matches!(answer.route(), Route::Response(_)),
                 "row {:?}: expected a /response, got {}\n{context}",
                 row.label,
                 step(answer)
             );
-            assert_eq!(&json(answer), expected, "row {:?}\n{context}", row.label);
+            assert_eq!(
+                json(answer),
+                self::answer(id, extra.clone()),
+                "row {:?}\n{context}",
+                row.label
+            );
             assert_eq!(
                 answer.header("Lambda-Runtime-Function-Error-Type"),
                 None,

@@ -234,6 +234,17 @@ pub(crate) struct Body {
 }
 
 pub(crate) fn read_body(r: &mut impl BufRead, framing: Framing) -> io::Result<Body> {
+    read_body_with(r, framing, |_| {})
+}
+
+/// [`read_body`], calling `on_chunk` with the size of each data chunk of a
+/// chunked body as soon as that chunk has been read whole, so that a server
+/// can see a streamed body arrive.
+pub(crate) fn read_body_with(
+    r: &mut impl BufRead,
+    framing: Framing,
+    on_chunk: impl FnMut(usize),
+) -> io::Result<Body> {
     match framing {
         Framing::Length(n) => {
             let mut bytes = vec![0; n];
@@ -244,7 +255,7 @@ pub(crate) fn read_body(r: &mut impl BufRead, framing: Framing) -> io::Result<Bo
                 trailers: Fields::new(),
             })
         }
-        Framing::Chunked => read_chunked(r),
+        Framing::Chunked => read_chunked(r, on_chunk),
         Framing::UntilClose => {
             let mut bytes = Vec::new();
             r.take(MAX_BODY as u64 + 1).read_to_end(&mut bytes)?;
@@ -270,7 +281,7 @@ fn with_context(e: io::Error, what: &str) -> io::Error {
 /// Decodes `Transfer-Encoding: chunked` (RFC 9112 section 7.1): hex sizes
 /// with optional extensions, each chunk followed by CRLF, a zero-size last
 /// chunk, then trailer fields and an empty line.
-fn read_chunked(r: &mut impl BufRead) -> io::Result<Body> {
+fn read_chunked(r: &mut impl BufRead, mut on_chunk: impl FnMut(usize)) -> io::Result<Body> {
     let mut bytes = Vec::new();
     loop {
         let line = read_line(r)?.ok_or_else(|| eof("before a chunk size"))?;
@@ -298,6 +309,7 @@ fn read_chunked(r: &mut impl BufRead) -> io::Result<Body> {
         if end != *b"\r\n" {
             return Err(invalid("chunk data not followed by CRLF"));
         }
+        on_chunk(size);
     }
     let trailers = read_fields(r)?;
     Ok(Body { bytes, trailers })
@@ -394,6 +406,22 @@ mod tests {
             Some("Runtime.X")
         );
         assert_eq!(field(&fields, "transfer-encoding"), Some("Chunked"));
+    }
+
+    #[test]
+    fn each_data_chunk_is_reported_once_read() {
+        let mut r: &[u8] = b"5\r\nhello\r\n1;x=y\r\n!\r\n0\r\nA: b\r\n\r\nrest";
+        let mut sizes = Vec::new();
+        let body = read_body_with(&mut r, Framing::Chunked, |n| sizes.push(n)).unwrap();
+        assert_eq!(sizes, [5, 1]);
+        assert_eq!(body.bytes, b"hello!");
+        assert_eq!(r, b"rest");
+
+        let mut cut: &[u8] = b"5\r\nhello\r\n3\r\nab";
+        let mut sizes = Vec::new();
+        let error = read_body_with(&mut cut, Framing::Chunked, |n| sizes.push(n)).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(sizes, [5], "only whole chunks are reported");
     }
 
     #[test]

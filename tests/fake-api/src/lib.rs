@@ -13,6 +13,15 @@
 //! ends, even against a broken runtime, as long as it is bounded in time too
 //! ([`wait_child`]).
 //!
+//! For a runtime that runs several workers at once, a script can instead make
+//! `/next` long polls wait, each one a free slot as on Lambda, until the test
+//! hands out work with [`Server::push`] or ends the run with
+//! [`Server::finish`] ([`Script::wait_when_empty`]).
+//!
+//! Streamed answers (`Transfer-Encoding: chunked`) are recorded chunk by
+//! chunk with arrival times, and a request still being streamed can be seen
+//! before it ends ([`Server::in_progress`]).
+//!
 //! ```no_run
 //! use fake_api::{Reply, Script, Server};
 //!
@@ -34,9 +43,10 @@
 //! so that it is not what a benchmark measures.
 
 pub mod client;
+mod exact;
 mod http;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -152,6 +162,41 @@ pub enum Reply {
     /// short drain), as Go's `net/http`, which serves the Runtime API,
     /// does when a handler refuses an oversized body.
     Early(u16),
+    /// The inner reply (an invocation or a status) exactly as usual, with no
+    /// `Connection: close` header, then the connection closed: as a proxy or
+    /// emulator that drops keep-alive connections unannounced. Replies that
+    /// close the connection anyway are used as they are. See
+    /// [`Reply::then_close`].
+    Close(Box<Reply>),
+    /// The connection closed right after the request's head, without an
+    /// answer and without reading a byte of the body: the body stays in the
+    /// kernel, so the client sees its connection reset (not a clean end of
+    /// stream), as with a server that gives up mid-request. Only when the
+    /// head came alone, not behind a pipelined request.
+    CloseAfterHead,
+    /// For a post: the inner reply to the first post to that path only;
+    /// later ones get `202`, as a runtime that sends an answer again must.
+    Once(Box<Reply>),
+}
+
+impl Reply {
+    /// This reply, then the connection closed: [`Reply::Close`].
+    pub fn then_close(self) -> Reply {
+        Reply::Close(Box::new(self))
+    }
+
+    /// The reply inside any [`Reply::Close`] or [`Reply::Once`].
+    fn opened(&self) -> &Reply {
+        match self {
+            Reply::Close(inner) | Reply::Once(inner) => inner.opened(),
+            reply => reply,
+        }
+    }
+
+    /// Whether it is given before the body is read, which is then left unread.
+    fn before_body(&self) -> bool {
+        matches!(self.opened(), Reply::Early(_) | Reply::CloseAfterHead)
+    }
 }
 
 impl From<Invocation> for Reply {
@@ -166,12 +211,25 @@ impl From<Invocation> for Reply {
 pub struct Script {
     next: VecDeque<Reply>,
     posts: HashMap<String, Reply>,
+    /// `/next` waits for [`Server::push`] instead of answering `500`.
+    wait: bool,
 }
 
 impl Script {
     /// An empty script: `/next` answers `500` at once.
     pub fn new() -> Script {
         Script::default()
+    }
+
+    /// Once the queued answers run out, a `/next` waits (as a long poll on
+    /// Lambda does, each one a free slot) instead of getting `500`: until
+    /// [`Server::push`] gives it an answer, in the order the polls arrived,
+    /// or [`Server::finish`] makes it `500`. Many polls can wait at once, one
+    /// per connection. A waiting poll is not watched: if its client goes
+    /// away, it still takes its turn, and the reply it takes is lost.
+    pub fn wait_when_empty(mut self) -> Script {
+        self.wait = true;
+        self
     }
 
     /// Queues the answer to the next unanswered `/next`.
@@ -237,16 +295,35 @@ pub struct Request {
     pub outside_prefix: bool,
     /// Header fields in order, names as sent; see [`Request::header`].
     pub headers: Vec<(String, String)>,
-    /// Trailer fields of a chunked body.
+    /// Trailer fields of a chunked body, all of them: announced in a
+    /// `Trailer` header or not (compare with [`Request::header`]).
     pub trailers: Vec<(String, String)>,
     /// The body came with `Transfer-Encoding: chunked`.
     pub chunked: bool,
     /// The decoded body.
     pub body: Vec<u8>,
+    /// For a chunked body: its data chunks (not the last, empty one) in
+    /// order, each when it had been read whole, to tell a streamed body
+    /// from one sent at the end.
+    pub chunks: Vec<Chunk>,
+    /// The body was left unread: the answer came right after the head
+    /// ([`Reply::Early`], [`Reply::CloseAfterHead`]); `body` is empty.
+    pub cut: bool,
     /// For a `/next` answered with an invocation: the request id it carried.
     pub served: Option<String>,
-    /// When the request had been read whole.
+    /// When the head had been read.
+    pub head_at: Instant,
+    /// When the request had been read whole: its head, when [`Request::cut`].
     pub at: Instant,
+}
+
+/// One data chunk of a chunked body, as it arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    /// When it had been read whole.
+    pub at: Instant,
+    /// Its size in bytes.
+    pub len: usize,
 }
 
 impl Request {
@@ -293,6 +370,9 @@ impl fmt::Debug for Request {
             .field("target", &self.target)
             .field("headers", &self.headers)
             .field("chunked", &self.chunked)
+            .field("chunks", &self.chunks.len())
+            .field("trailers", &self.trailers)
+            .field("cut", &self.cut)
             .field("body_len", &self.body.len())
             .field("body", &format_args!("{body:?}{cut}"))
             .field("served", &self.served)
@@ -310,8 +390,13 @@ pub struct Server {
 
 struct Shared {
     prefix: String,
+    /// Heads are read without taking a byte past them
+    /// ([`Reply::CloseAfterHead`] is scripted for a post): the cost of an
+    /// extra system call per request is paid only then.
+    exact_heads: bool,
     state: Mutex<State>,
-    /// Signalled when a request is recorded or a connection ends.
+    /// Signalled on every change of `state`: a request recorded, a chunk
+    /// read, a poll arriving or served, a connection ending, a push.
     changed: Condvar,
 }
 
@@ -320,6 +405,15 @@ struct State {
     script: Script,
     requests: Vec<Request>,
     errors: Vec<String>,
+    /// Requests whose head has been read but not yet the whole body, by
+    /// connection; see [`Server::in_progress`].
+    in_progress: BTreeMap<usize, Request>,
+    /// `/next` polls that arrived and were answered: polls take answers in
+    /// arrival order, and the difference is how many wait.
+    polls_arrived: u64,
+    polls_served: u64,
+    /// [`Server::finish`] was called: polls no longer wait.
+    finished: bool,
     /// Connections being served, with a handle to shut each down on drop.
     open: HashMap<usize, TcpStream>,
     stopping: bool,
@@ -332,21 +426,30 @@ impl Shared {
     }
 
     /// Records `request` and picks its answer, under one lock, so that the
-    /// recorded order is the order in which answers were decided.
+    /// recorded order is the order in which answers were decided. A `/next`
+    /// may wait here for its answer ([`Script::wait_when_empty`]).
     fn answer(&self, mut request: Request) -> Reply {
         let mut state = self.lock();
+        state.in_progress.remove(&request.conn);
         let reply = match request.route() {
-            Route::Next => state.script.next.pop_front().unwrap_or(Reply::Status(500)),
-            Route::Response(_) | Route::Error(_) | Route::InitError => state
-                .script
-                .posts
-                .get(&request.path)
-                .cloned()
-                .unwrap_or(Reply::Status(202)),
+            Route::Next => {
+                let reply;
+                (state, reply) = self.next_reply(state);
+                reply
+            }
+            Route::Response(_) | Route::Error(_) | Route::InitError => match state.script.posts.get(&request.path) {
+                Some(Reply::Once(inner)) => {
+                    let inner = (**inner).clone();
+                    state.script.posts.remove(&request.path);
+                    inner
+                }
+                Some(reply) => reply.clone(),
+                None => Reply::Status(202),
+            },
             // Includes every target outside the prefix.
             Route::Other => Reply::Status(404),
         };
-        if let Reply::Invocation(invocation) = &reply {
+        if let Reply::Invocation(invocation) = reply.opened() {
             request.served = invocation.id().map(str::to_owned);
         }
         state.requests.push(request);
@@ -354,12 +457,50 @@ impl Shared {
         reply
     }
 
-    /// The status of an [`Reply::Early`] scripted for a post to `path`.
-    fn early_status(&self, path: &str) -> Option<u16> {
-        match self.lock().script.posts.get(path) {
-            Some(Reply::Early(status)) => Some(*status),
-            _ => None,
+    /// The answer to a `/next`: the next queued reply once every earlier
+    /// poll has had its own; when there is none, `500`, or a wait for
+    /// [`Server::push`] or [`Server::finish`] if the script says so.
+    /// Waiting releases the lock, so other connections go on.
+    fn next_reply<'a>(&'a self, mut state: MutexGuard<'a, State>) -> (MutexGuard<'a, State>, Reply) {
+        let ticket = state.polls_arrived;
+        state.polls_arrived += 1;
+        self.changed.notify_all();
+        let reply = loop {
+            if state.stopping {
+                break Reply::Drop;
+            }
+            if ticket == state.polls_served {
+                if let Some(reply) = state.script.next.pop_front() {
+                    break reply;
+                }
+                if !state.script.wait || state.finished {
+                    break Reply::Status(500);
+                }
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        };
+        // The caller's notify wakes the poll next in line.
+        state.polls_served += 1;
+        (state, reply)
+    }
+
+    /// Whether the reply scripted for a post to `path` comes before its body.
+    fn answers_before_body(&self, path: &str) -> bool {
+        self.lock().script.posts.get(path).is_some_and(Reply::before_body)
+    }
+
+    /// Shows `request`, whose body is about to be read, in
+    /// [`Server::in_progress`].
+    fn begin(&self, request: &Request) {
+        self.lock().in_progress.insert(request.conn, request.clone());
+        self.changed.notify_all();
+    }
+
+    fn chunk(&self, conn: usize, chunk: Chunk) {
+        if let Some(request) = self.lock().in_progress.get_mut(&conn) {
+            request.chunks.push(chunk);
         }
+        self.changed.notify_all();
     }
 
     fn error(&self, conn: usize, e: &io::Error) {
@@ -403,6 +544,10 @@ impl Server {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             prefix: prefix.clone(),
+            exact_heads: script
+                .posts
+                .values()
+                .any(|reply| matches!(reply.opened(), Reply::CloseAfterHead)),
             state: Mutex::new(State {
                 script,
                 ..State::default()
@@ -459,6 +604,56 @@ impl Server {
     pub fn wait_idle(&self, timeout: Duration) -> bool {
         self.shared.wait(timeout, |state| state.open.is_empty())
     }
+
+    /// Queues the answer to the next unanswered `/next`, as [`Script::then`]
+    /// does, while the server runs: the poll that has waited longest gets it
+    /// ([`Script::wait_when_empty`]).
+    pub fn push(&self, reply: impl Into<Reply>) {
+        self.shared.lock().script.next.push_back(reply.into());
+        self.shared.changed.notify_all();
+    }
+
+    /// Ends a waiting script: once the queued answers run out, waiting and
+    /// later polls get `500`, on which a correct runtime exits.
+    pub fn finish(&self) {
+        self.shared.lock().finished = true;
+        self.shared.changed.notify_all();
+    }
+
+    /// How many `/next` polls are waiting for an answer now. A waiting poll
+    /// is recorded in [`Server::requests`] only once answered.
+    pub fn waiting_polls(&self) -> usize {
+        let state = self.shared.lock();
+        (state.polls_arrived - state.polls_served) as usize
+    }
+
+    /// Waits until at least `n` polls wait at once, or `timeout` passed;
+    /// returns whether they do: e.g. that `n` workers are all free.
+    pub fn wait_for_polls(&self, n: usize, timeout: Duration) -> bool {
+        self.shared.wait(timeout, |state| {
+            (state.polls_arrived - state.polls_served) as usize >= n
+        })
+    }
+
+    /// Requests whose head has been read but not yet the whole body, in
+    /// connection order: partial records whose `chunks` are those read so
+    /// far, with `body` and `trailers` empty and `at` equal to `head_at`.
+    /// A request leaves this list when it is recorded in
+    /// [`Server::requests`], or is dropped if it never ends.
+    pub fn in_progress(&self) -> Vec<Request> {
+        self.shared.lock().in_progress.values().cloned().collect()
+    }
+
+    /// Waits until a request in progress has at least `n` chunks read, or
+    /// `timeout` passed, and returns [`Server::in_progress`] as it is then
+    /// (check it): a request that ended meanwhile no longer counts, so the
+    /// client must hold the rest back until the test has looked.
+    pub fn wait_for_chunks(&self, n: usize, timeout: Duration) -> Vec<Request> {
+        self.shared.wait(timeout, |state| {
+            state.in_progress.values().any(|r| r.chunks.len() >= n)
+        });
+        self.in_progress()
+    }
 }
 
 impl Drop for Server {
@@ -468,6 +663,8 @@ impl Drop for Server {
             state.stopping = true;
             state.open.drain().map(|(_, stream)| stream).collect()
         };
+        // Waiting polls end: their connection threads close and exit.
+        self.shared.changed.notify_all();
         for stream in open {
             let _ = stream.shutdown(Shutdown::Both);
         }
@@ -524,13 +721,16 @@ struct Open {
 
 impl Drop for Open {
     fn drop(&mut self) {
-        self.shared.lock().open.remove(&self.conn);
+        let mut state = self.shared.lock();
+        state.open.remove(&self.conn);
+        // A request the peer never finished is not in progress any more.
+        state.in_progress.remove(&self.conn);
         self.shared.changed.notify_all();
     }
 }
 
 /// Serves one connection: reads requests until the peer closes, a request
-/// asks to close, or the script says to drop the connection.
+/// asks to close, or the script says to close the connection.
 fn serve(open: &Open, stream: TcpStream) {
     let (shared, conn) = (&open.shared, open.conn);
     let _ = stream.set_nodelay(true);
@@ -539,55 +739,100 @@ fn serve(open: &Open, stream: TcpStream) {
     };
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut writer = stream;
-    loop {
-        let request = match read_request(&mut reader, &mut writer, shared, conn) {
+    let end = loop {
+        let (request, close) = match read_request(&mut reader, &mut writer, shared, conn) {
             Ok(Some(request)) => request,
-            Ok(None) => break,
-            // A peer that vanished between requests (killed, or closed with
-            // unread bytes) is a close, not a malformed request.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
+            Ok(None) => break After::Close,
             Err(e) => {
                 shared.error(conn, &e);
                 if e.kind() == io::ErrorKind::InvalidData {
                     let _ = writer.write_all(&status_answer(400, true));
                 }
-                break;
+                break After::Close;
             }
         };
-        let close = request.1;
-        let keep = match shared.answer(request.0) {
-            Reply::Invocation(invocation) => writer.write_all(&invocation_answer(&invocation, close)).is_ok(),
-            Reply::Status(status) => writer.write_all(&status_answer(status, close)).is_ok(),
-            Reply::Raw(bytes) => {
-                let _ = writer.write_all(&bytes);
-                false
-            }
-            // Answered while the request was read.
-            Reply::Drop | Reply::Early(_) => false,
-        };
-        if close || !keep {
-            break;
+        match respond(shared.answer(request), close, &mut reader, &mut writer) {
+            After::Keep => {}
+            end => break end,
         }
+    };
+    if end == After::Close {
+        let _ = writer.shutdown(Shutdown::Both);
     }
-    let _ = writer.shutdown(Shutdown::Both);
+    // Otherwise every handle to the socket just closes (the last one when
+    // `open` is dropped): with bytes still unread, the kernel resets it.
 }
 
-/// Reads one request; the flag says whether the connection closes after it.
+/// What becomes of a connection after an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum After {
+    /// Read the next request.
+    Keep,
+    /// End it cleanly: the peer reads to a clean end of stream.
+    Close,
+    /// Close it with the request's body unread: the peer sees a reset.
+    Reset,
+}
+
+/// Writes `reply` to a request that asked to `close` or not.
+fn respond(reply: Reply, close: bool, reader: &mut BufReader<TcpStream>, writer: &mut TcpStream) -> After {
+    let sent = match reply {
+        Reply::Invocation(invocation) => writer.write_all(&invocation_answer(&invocation, close)),
+        Reply::Status(status) => writer.write_all(&status_answer(status, close)),
+        Reply::Raw(bytes) => {
+            let _ = writer.write_all(&bytes);
+            return After::Close;
+        }
+        Reply::Drop => return After::Close,
+        Reply::Early(status) => {
+            answer_early(reader, writer, status);
+            return After::Close;
+        }
+        Reply::CloseAfterHead => return After::Reset,
+        Reply::Once(inner) => return respond(*inner, close, reader, writer),
+        Reply::Close(inner) => {
+            return match respond(*inner, close, reader, writer) {
+                After::Keep => After::Close,
+                end => end,
+            };
+        }
+    };
+    if sent.is_ok() && !close {
+        After::Keep
+    } else {
+        After::Close
+    }
+}
+
+/// Reads one request: its head, then its body unless the script answers
+/// before it (left unread). The flag says whether the client asked to close
+/// the connection after it. `None`: the peer closed between requests.
 fn read_request(
     reader: &mut BufReader<TcpStream>,
     writer: &mut TcpStream,
     shared: &Shared,
     conn: usize,
 ) -> io::Result<Option<(Request, bool)>> {
-    let Some(head) = http::read_head(reader)? else {
-        return Ok(None);
+    let head = if shared.exact_heads && reader.buffer().is_empty() {
+        let mut exact = exact::Exact::new(reader.get_ref());
+        http::read_head(&mut exact).and_then(|head| exact.finish().map(|()| head))
+    } else {
+        http::read_head(reader)
     };
+    let head = match head {
+        Ok(Some(head)) => head,
+        Ok(None) => return Ok(None),
+        // A peer that vanished between requests (killed, or closed with
+        // unread bytes) is a close, not a malformed request. A reset later,
+        // inside a body, is an error like any request cut short.
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let head_at = Instant::now();
     let line = http::parse_request_line(&head.start)?;
     let framing = http::request_framing(&head.fields)?;
-    if http::field(&head.fields, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-    }
     let chunked = framing == http::Framing::Chunked;
+    let has_body = framing != http::Framing::Length(0);
     let inside = if shared.prefix.is_empty() {
         Some(line.target.as_str())
     } else {
@@ -596,29 +841,44 @@ fn read_request(
             .filter(|rest| rest.starts_with('/'))
     };
     let path = inside.unwrap_or(&line.target).to_owned();
-    let early = shared.early_status(&path);
-    let body = match early {
-        Some(_) => http::Body::default(),
-        None => http::read_body(reader, framing)?,
-    };
+    let cut = has_body && shared.answers_before_body(&path);
     let close = http::wants_close(&line.version, &head.fields);
-    let request = Request {
+    let mut request = Request {
         conn,
         method: line.method,
         path,
         outside_prefix: inside.is_none(),
         target: line.target,
         headers: head.fields,
-        trailers: body.trailers,
+        trailers: Vec::new(),
         chunked,
-        body: body.bytes,
+        body: Vec::new(),
+        chunks: Vec::new(),
+        cut,
         served: None,
-        at: Instant::now(),
+        head_at,
+        at: head_at,
     };
-    if let Some(status) = early {
-        shared.answer(request);
-        answer_early(reader, writer, status);
-        return Ok(None);
+    if has_body && !cut {
+        // As Go's `net/http`: `100 Continue` only for a body that is read.
+        if request
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+        {
+            writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        shared.begin(&request);
+        let body = http::read_body_with(reader, framing, |len| {
+            let chunk = Chunk {
+                at: Instant::now(),
+                len,
+            };
+            request.chunks.push(chunk);
+            shared.chunk(conn, chunk);
+        })?;
+        request.body = body.bytes;
+        request.trailers = body.trailers;
+        request.at = Instant::now();
     }
     Ok(Some((request, close)))
 }
@@ -751,6 +1011,16 @@ mod tests {
             body.len()
         )
         .into_bytes()
+    }
+
+    /// The head of a chunked post, with `extra` header lines (each ending
+    /// in CRLF).
+    fn chunked_head(path: &str, extra: &str) -> Vec<u8> {
+        format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{extra}\r\n").into_bytes()
+    }
+
+    fn chunk(data: &[u8]) -> Vec<u8> {
+        [format!("{:x}\r\n", data.len()).as_bytes(), data, b"\r\n"].concat()
     }
 
     #[test]
@@ -984,6 +1254,303 @@ mod tests {
         assert_eq!(conn.answer().0, 500);
         drop(server);
         assert_eq!(conn.rest(), b"");
+    }
+
+    #[test]
+    fn close_answers_as_usual_then_ends_the_connection() {
+        let server = Server::start(
+            Script::new()
+                .then(Reply::from(Invocation::new("a", "{}")).then_close())
+                .on_response("a", Reply::Status(410).then_close()),
+        )
+        .unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        let (status, headers, body) = conn.answer();
+        assert_eq!((status, body.as_slice()), (200, b"{}".as_slice()));
+        assert_eq!(http::field(&headers, "connection"), None);
+        assert_eq!(conn.rest(), b"");
+        let mut conn = Conn::open(&server);
+        conn.send(&post(&response_path("a"), "\"ok\""));
+        let (status, headers, _) = conn.answer();
+        assert_eq!((status, http::field(&headers, "connection")), (410, None));
+        assert_eq!(conn.rest(), b"");
+
+        let requests = server.requests();
+        assert_eq!(requests[0].served.as_deref(), Some("a"));
+        assert_eq!(requests[1].body, b"\"ok\"");
+        assert_eq!((requests[1].conn, requests[1].cut), (1, false));
+    }
+
+    #[test]
+    fn close_after_head_on_next_ends_without_an_answer() {
+        let server = Server::start(Script::new().then(Reply::CloseAfterHead).invoke("b", "{}")).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert_eq!(conn.rest(), b"");
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert_eq!(conn.answer().0, 200);
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0].served, None);
+        assert!(!requests[0].cut, "a GET has no body to leave unread");
+    }
+
+    #[test]
+    fn close_after_head_on_a_post_resets_the_connection() {
+        let server = Server::start(Script::new().on_response("a", Reply::CloseAfterHead)).unwrap();
+        let body = "x".repeat(1000);
+        for _ in 0..3 {
+            let mut conn = Conn::open(&server);
+            // Head and body in one write: the body is in the server's
+            // kernel before the head is parsed.
+            conn.send(&post(&response_path("a"), &body));
+            let got = conn.reader.fill_buf().map(<[u8]>::to_vec);
+            let error = got.expect_err("a reset, not an answer or a clean end");
+            assert!(
+                matches!(
+                    error.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                ),
+                "{error:?}"
+            );
+        }
+        let requests = server.wait_for_requests(3, WAIT);
+        assert_eq!(requests.len(), 3);
+        for request in &requests {
+            assert_eq!(request.route(), Route::Response("a"));
+            assert!(request.cut && request.body.is_empty(), "{request:?}");
+            assert_eq!(request.header("content-length"), Some("1000"));
+        }
+        assert!(server.errors().is_empty(), "{:?}", server.errors());
+    }
+
+    #[test]
+    fn exact_heads_keep_keep_alive_and_pipelining_working() {
+        // Scripting `CloseAfterHead` for a post makes every head be read
+        // without buffering past it.
+        let server = Server::start(
+            Script::new()
+                .invoke("a", "{}")
+                .on_response("x", Reply::CloseAfterHead),
+        )
+        .unwrap();
+        assert!(server.shared.exact_heads);
+        let mut conn = Conn::open(&server);
+        // Two requests in one write: the second is parsed from what reading
+        // the first one's body left buffered.
+        let mut raw = post(&response_path("b"), "12345");
+        raw.extend(get_next());
+        conn.send(&raw);
+        assert_eq!(conn.answer().0, 202);
+        assert_eq!(conn.answer().0, 200);
+        conn.send(&post(INIT_ERROR_PATH, "{}"));
+        assert_eq!(conn.answer().0, 202);
+
+        let requests = server.requests();
+        let bodies: Vec<&[u8]> = requests.iter().map(|r| r.body.as_slice()).collect();
+        assert_eq!(bodies, [b"12345".as_slice(), b"", b"{}"]);
+        assert!(requests.iter().all(|r| r.conn == 0 && !r.cut));
+    }
+
+    #[test]
+    fn waiting_polls_are_served_in_arrival_order() {
+        let server = Server::start(Script::new().invoke("queued", "0").wait_when_empty()).unwrap();
+        let mut first = Conn::open(&server);
+        first.send(get_next());
+        assert_eq!(first.answer().0, 200, "queued answers come first");
+        let mut polls = Vec::new();
+        for n in 1..=3 {
+            let mut conn = Conn::open(&server);
+            conn.send(get_next());
+            assert!(server.wait_for_polls(n, WAIT), "{n} polls");
+            polls.push(conn);
+        }
+        assert_eq!(server.waiting_polls(), 3);
+        // Waiting polls hold up no other connection.
+        first.send(&post(&response_path("queued"), "{}"));
+        assert_eq!(first.answer().0, 202);
+        assert_eq!(server.requests().len(), 2, "polls are recorded once answered");
+
+        server.push(Invocation::new("a", "1"));
+        server.push(Invocation::new("b", "2"));
+        for (conn, id) in polls.iter_mut().zip(["a", "b"]) {
+            let (status, headers, _) = conn.answer();
+            assert_eq!((status, http::field(&headers, REQUEST_ID)), (200, Some(id)));
+        }
+        assert_eq!(server.waiting_polls(), 1);
+        polls[2]
+            .writer
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        assert!(polls[2].reader.fill_buf().is_err(), "the third poll still waits");
+        polls[2].writer.set_read_timeout(Some(WAIT)).unwrap();
+        server.finish();
+        assert_eq!(polls[2].answer().0, 500);
+        polls[0].send(get_next());
+        assert_eq!(polls[0].answer().0, 500, "no waiting once finished");
+        assert_eq!(server.waiting_polls(), 0);
+
+        let polls: Vec<(usize, Option<String>)> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.route() == Route::Next)
+            .map(|r| (r.conn, r.served))
+            .collect();
+        let id = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            polls,
+            [
+                (0, id("queued")),
+                (1, id("a")),
+                (2, id("b")),
+                (3, None),
+                (1, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn push_extends_a_script_that_does_not_wait() {
+        let server = Server::start(Script::new()).unwrap();
+        server.push(Invocation::new("late", "{}"));
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        let (status, headers, _) = conn.answer();
+        assert_eq!((status, http::field(&headers, REQUEST_ID)), (200, Some("late")));
+        conn.send(get_next());
+        assert_eq!(conn.answer().0, 500);
+        assert_eq!(server.waiting_polls(), 0);
+    }
+
+    #[test]
+    fn dropping_the_server_ends_waiting_polls() {
+        let server = Server::start(Script::new().wait_when_empty()).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        assert!(server.wait_for_polls(1, WAIT));
+        let shared = Arc::downgrade(&server.shared);
+        drop(server);
+        assert_eq!(conn.rest(), b"");
+        // Every connection thread holds the shared state: it is freed once
+        // the waiting one has ended.
+        let deadline = Instant::now() + WAIT;
+        while shared.strong_count() > 0 {
+            assert!(Instant::now() < deadline, "a poll still waits");
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_is_seen_chunk_by_chunk() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        let head = chunked_head(
+            &response_path("s"),
+            "Lambda-Runtime-Function-Response-Mode: streaming\r\n\
+             Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n",
+        );
+        conn.send(&[head, chunk(b"first")].concat());
+        let partial = server.wait_for_chunks(1, WAIT);
+        assert_eq!(partial.len(), 1, "{partial:?}");
+        assert_eq!(partial[0].route(), Route::Response("s"));
+        assert_eq!(partial[0].chunks.len(), 1);
+        assert!(server.requests().is_empty());
+
+        conn.send(
+            &[
+                chunk(b"second!"),
+                b"0\r\nLambda-Runtime-Function-Error-Type: Function.X\r\n\
+                  Lambda-Runtime-Function-Error-Body: eA==\r\n\r\n"
+                    .to_vec(),
+            ]
+            .concat(),
+        );
+        assert_eq!(conn.answer().0, 202);
+        assert!(server.in_progress().is_empty());
+        let request = server.requests().remove(0);
+        assert_eq!(request.body, b"firstsecond!");
+        assert_eq!(request.chunks[0], partial[0].chunks[0], "seen before the end");
+        let lens: Vec<usize> = request.chunks.iter().map(|c| c.len).collect();
+        assert_eq!(lens, [5, 7]);
+        assert!(request.head_at <= request.chunks[0].at);
+        assert!(request.chunks[0].at < request.chunks[1].at);
+        assert!(request.chunks[1].at <= request.at);
+        for name in request.header("trailer").unwrap().split(',') {
+            assert!(
+                http::field(&request.trailers, name.trim()).is_some(),
+                "{name}: {request:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_chunked_body_with_trailers() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        let mut raw = chunked_head(&error_path("e"), "Trailer: X-A\r\n");
+        raw.extend(b"0\r\nX-A: 1\r\n\r\n");
+        conn.send(&raw);
+        assert_eq!(conn.answer().0, 202);
+        let request = server.requests().remove(0);
+        assert!(request.chunked && !request.cut);
+        assert!(request.body.is_empty() && request.chunks.is_empty());
+        assert_eq!(request.trailers, [("X-A".to_owned(), "1".to_owned())]);
+    }
+
+    #[test]
+    fn a_twenty_megabyte_streamed_body() {
+        let data: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        let mut raw = chunked_head(&response_path("big"), "");
+        for piece in data.chunks(64 << 10) {
+            raw.extend(chunk(piece));
+        }
+        raw.extend(b"0\r\n\r\n");
+        conn.send(&raw);
+        assert_eq!(conn.answer().0, 202);
+        let request = server.requests().remove(0);
+        assert!(request.body == data, "decoded body differs");
+        assert_eq!(request.chunks.len(), 320);
+        assert!(request.chunks.iter().all(|c| c.len == 64 << 10));
+    }
+
+    #[test]
+    fn early_answers_a_chunked_post_after_its_head() {
+        let server = Server::start(Script::new().on_response("big", Reply::Early(413))).unwrap();
+        let mut conn = Conn::open(&server);
+        let head = chunked_head(&response_path("big"), "Expect: 100-continue\r\n");
+        conn.send(&[head, chunk(b"part")].concat());
+        let (status, headers, _) = conn.answer();
+        assert_eq!(status, 413, "no 100 Continue for a body left unread");
+        assert_eq!(http::field(&headers, "connection"), Some("close"));
+        assert_eq!(conn.rest(), b"");
+        let request = server.requests().remove(0);
+        assert!(request.chunked && request.cut, "{request:?}");
+        assert!(request.body.is_empty() && request.chunks.is_empty());
+        assert!(server.errors().is_empty(), "{:?}", server.errors());
+    }
+
+    #[test]
+    fn a_streamed_body_cut_off_is_an_error_not_a_request() {
+        let server = Server::start(Script::new()).unwrap();
+        // First the client ends its side cleanly mid-body, then it closes
+        // with unread bytes (the `100 Continue`), which resets the connection.
+        for (id, extra) in [("a", ""), ("b", "Expect: 100-continue\r\n")] {
+            let mut conn = Conn::open(&server);
+            conn.send(&[chunked_head(&response_path(id), extra), chunk(b"part")].concat());
+            assert_eq!(server.wait_for_chunks(1, WAIT).len(), 1);
+            drop(conn);
+            assert!(server.wait_idle(WAIT));
+        }
+        assert!(server.requests().is_empty(), "{:?}", server.requests());
+        assert!(server.in_progress().is_empty());
+        let errors = server.errors();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("connection 0: "), "{errors:?}");
+        assert!(errors[1].to_lowercase().contains("reset"), "{errors:?}");
     }
 
     #[test]

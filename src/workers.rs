@@ -1,0 +1,120 @@
+//! Lambda Managed Instances: several invocations at once in one process.
+//!
+//! With `AWS_LAMBDA_MAX_CONCURRENCY=N` the runtime runs N worker threads,
+//! each serving the loop on a connection of its own: each open `/next` is
+//! one free slot for the platform. Nothing is shared on the way through an
+//! invocation but two atomic counters. When the process must end (a worker's
+//! `/next` failed, or the function panicked) it stops taking invocations,
+//! lets the answers being computed go out for up to [`DRAIN`], then exits.
+//! Without the variable none of this runs: one loop on the main thread.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::api::{self, Client};
+use crate::function::{Error, Function};
+
+/// How long answers in flight may take to go out once the process is
+/// stopping. Lambda enforces no per-invocation timeout in this mode, so
+/// this is what bounds the end of a broken environment.
+pub const DRAIN: Duration = Duration::from_secs(5);
+
+static CONCURRENT: AtomicBool = AtomicBool::new(false);
+static STOPPING: AtomicBool = AtomicBool::new(false);
+/// Invocations taken from `/next` and not answered yet.
+static BUSY: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether several workers serve invocations (Lambda Managed Instances).
+pub fn concurrent() -> bool {
+    CONCURRENT.load(Ordering::Relaxed)
+}
+
+/// Counts an invocation as in flight until it is dropped.
+pub struct Busy(());
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        BUSY.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Marks an invocation taken from `/next` as in flight.
+pub fn busy() -> Busy {
+    BUSY.fetch_add(1, Ordering::SeqCst);
+    Busy(())
+}
+
+/// The panic hook answered an invocation whose [`Busy`] will never drop.
+pub fn answered_elsewhere() {
+    BUSY.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// The answer to an invocation that arrived once the process was stopping:
+/// the function is not called, and the caller learns why.
+pub fn refusal() -> Option<Error> {
+    STOPPING.load(Ordering::SeqCst).then(|| {
+        Error::new(
+            "Runtime.Stopping",
+            "the execution environment is shutting down after a failure; retry the invocation",
+        )
+    })
+}
+
+/// Parks a worker for good once the process is stopping, instead of asking
+/// for more work.
+pub fn park_if_stopping() {
+    while STOPPING.load(Ordering::SeqCst) {
+        thread::park();
+    }
+}
+
+/// Stops taking invocations and, with several workers, waits (up to
+/// [`DRAIN`]) until every invocation in flight is answered.
+pub fn stop() {
+    STOPPING.store(true, Ordering::SeqCst);
+    if !concurrent() {
+        return;
+    }
+    let deadline = Instant::now() + DRAIN;
+    while BUSY.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs `serve` on `n` workers, each with its own connection, and returns
+/// the first reason one of them had to stop, once the others have drained.
+pub fn run<F: Function + 'static>(
+    n: usize,
+    client: &Client,
+    function: F,
+    serve: fn(&Client, &F) -> Result<std::convert::Infallible, api::Error>,
+) -> Result<std::convert::Infallible, api::Error> {
+    CONCURRENT.store(true, Ordering::Relaxed);
+    // Workers live until the process exits, and so does the function.
+    let function: &'static F = Box::leak(Box::new(function));
+    let (failed, failure) = mpsc::channel();
+    for k in 0..n {
+        let failed = failed.clone();
+        let client = client.worker();
+        let spawned = thread::Builder::new()
+            .name(format!("worker-{k}"))
+            .stack_size(F::WORKER_STACK_BYTES)
+            .spawn(move || {
+                let Err(error) = serve(&client, function);
+                let _ = failed.send(error);
+            });
+        if let Err(error) = spawned {
+            stop();
+            return Err(api::Error::Workers(error));
+        }
+    }
+    drop(failed);
+    // A worker only ever ends with an error, so this waits for the first.
+    let error = failure
+        .recv()
+        .unwrap_or(api::Error::Workers(std::io::ErrorKind::Other.into()));
+    stop();
+    Err(error)
+}

@@ -1,0 +1,206 @@
+//! The runtime tests' own function, compiled in instead of `src/handler.rs`
+//! with `--features test-function`. The protocol suite, the size guards and
+//! the benchmark use it, so they never depend on the function a user
+//! writes; each event is a command saying what to do.
+//!
+//! The answer is `{"requestId": "<id>"}`, plus what the command asked for:
+//!
+//! | event field | effect |
+//! |---|---|
+//! | `"echo": any` | `"echo"` in the answer, the same value |
+//! | `"sleep_ms": n` | sleeps first |
+//! | `"barrier": n` | waits (10 s at most) until `n` invocations are inside at once; `"inside": n` |
+//! | `"repeat": n` | `"repeat"`: a string of `n` `x`s |
+//! | `"context": true` | `"context"`: every field of the `Context` and `Config` |
+//! | `"env": "NAME"` | `"env"`: that variable's value, or null |
+//! | `"log": [["INFO", "text"], ...]` | writes those lines with `log` |
+//! | `"fail": {"type": "...", "message": "..."}` | fails with that error instead |
+//! | `"fail_with_cause": true` | fails with a `std::error::Error` that has a source |
+//! | `"panic": "text"` | panics with that text |
+//! | `"stream": {...}` | streams instead of answering: see [`StreamCommand`] |
+//!
+//! An event that is not a JSON object of these fields (unknown fields are
+//! ignored) is the runtime's `Runtime.InvalidEvent`. Init fails when
+//! `TEST_FUNCTION_INIT_FAIL` is set, and panics when `PANIC_PROBE_INIT` is.
+
+use std::io::Write;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::function::{Config, Context, Error, Function};
+
+pub struct Handler;
+
+#[derive(Deserialize)]
+pub struct Command {
+    echo: Option<Value>,
+    sleep_ms: Option<u64>,
+    barrier: Option<usize>,
+    repeat: Option<usize>,
+    #[serde(default)]
+    context: bool,
+    env: Option<String>,
+    #[serde(default)]
+    log: Vec<(String, String)>,
+    fail: Option<Failure>,
+    #[serde(default)]
+    fail_with_cause: bool,
+    panic: Option<String>,
+    stream: Option<StreamCommand>,
+}
+
+#[derive(Deserialize)]
+struct Failure {
+    r#type: String,
+    message: String,
+}
+
+/// A streamed answer: the HTTP prelude if given, each chunk with a pause
+/// before all but the first, then `bytes` more bytes of `x` in 64 KiB
+/// writes, then a failure or a panic if asked.
+#[derive(Deserialize)]
+struct StreamCommand {
+    http: Option<Value>,
+    #[serde(default)]
+    chunks: Vec<String>,
+    #[serde(default)]
+    pause_ms: u64,
+    #[serde(default)]
+    bytes: usize,
+    fail: Option<Failure>,
+    panic: Option<String>,
+}
+
+#[derive(Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    request_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    echo: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inside: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repeat: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    env: Option<Option<String>>,
+}
+
+impl Function for Handler {
+    type Event = Command;
+    type Output = Answer;
+
+    fn init(_config: &Config) -> Result<Handler, Error> {
+        if let Some(message) = std::env::var_os("PANIC_PROBE_INIT") {
+            panic!("{}", message.to_string_lossy());
+        }
+        if let Ok(message) = std::env::var("TEST_FUNCTION_INIT_FAIL") {
+            return Err(Error::new("Function.InitFailed", message));
+        }
+        Ok(Handler)
+    }
+
+    fn handle(&self, command: Command, context: &Context) -> Result<Answer, Error> {
+        if let Some(ms) = command.sleep_ms {
+            std::thread::sleep(Duration::from_millis(ms));
+        }
+        for (level, message) in &command.log {
+            let level = level
+                .parse()
+                .map_err(|_| Error::new("Function.BadLevel", level))?;
+            log::log!(level, "{message}");
+        }
+        let inside = command.barrier.map(barrier).transpose()?;
+        if let Some(message) = command.panic {
+            panic!("{message}");
+        }
+        if let Some(failure) = command.fail {
+            return Err(Error::new(failure.r#type, failure.message));
+        }
+        if command.fail_with_cause {
+            let cause = "x".parse::<u8>().unwrap_err();
+            return Err(std::io::Error::other(cause).into());
+        }
+        if let Some(stream) = command.stream {
+            return stream_answer(stream, context).map(|()| Answer::default());
+        }
+        Ok(Answer {
+            request_id: context.request_id.clone(),
+            echo: command.echo,
+            inside,
+            repeat: command.repeat.map(|n| "x".repeat(n)),
+            context: command.context.then(|| describe(context)),
+            env: command.env.map(|name| std::env::var(name).ok()),
+        })
+    }
+}
+
+/// Waits until `n` invocations have arrived here; returns how many had.
+fn barrier(n: usize) -> Result<usize, Error> {
+    static ARRIVED: Mutex<usize> = Mutex::new(0);
+    static CHANGED: Condvar = Condvar::new();
+    let mut arrived = ARRIVED.lock().unwrap_or_else(|e| e.into_inner());
+    *arrived += 1;
+    CHANGED.notify_all();
+    let (arrived, timeout) = CHANGED
+        .wait_timeout_while(arrived, Duration::from_secs(10), |arrived| *arrived < n)
+        .unwrap_or_else(|e| e.into_inner());
+    if timeout.timed_out() {
+        return Err(Error::new(
+            "Function.BarrierTimeout",
+            format!("{} of {n} arrived", *arrived),
+        ));
+    }
+    Ok(*arrived)
+}
+
+fn stream_answer(command: StreamCommand, context: &Context) -> Result<(), Error> {
+    let mut out = match &command.http {
+        Some(prelude) => context.stream_http(prelude)?,
+        None => context.stream(),
+    };
+    for (k, chunk) in command.chunks.iter().enumerate() {
+        if k > 0 {
+            std::thread::sleep(Duration::from_millis(command.pause_ms));
+        }
+        out.write_all(chunk.as_bytes())?;
+    }
+    let block = [b'x'; 64 * 1024];
+    let mut left = command.bytes;
+    while left > 0 {
+        let n = left.min(block.len());
+        out.write_all(&block[..n])?;
+        left -= n;
+    }
+    if let Some(message) = command.panic {
+        panic!("{message}");
+    }
+    match command.fail {
+        Some(failure) => Err(Error::new(failure.r#type, failure.message)),
+        None => Ok(()),
+    }
+}
+
+fn describe(context: &Context) -> Value {
+    let config = context.config();
+    serde_json::json!({
+        "requestId": context.request_id,
+        "deadlineMs": context.deadline.and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
+        "remainingMs": context.remaining().map(|d| d.as_millis() as u64),
+        "invokedFunctionArn": context.invoked_function_arn,
+        "traceId": context.trace_id,
+        "tenantId": context.tenant_id,
+        "clientContext": context.client_context,
+        "cognitoIdentity": context.cognito_identity,
+        "functionName": config.function_name,
+        "functionVersion": config.function_version,
+        "memoryMb": config.memory_mb,
+        "logGroup": config.log_group,
+        "logStream": config.log_stream,
+        "maxConcurrency": config.max_concurrency,
+    })
+}
