@@ -1,0 +1,61 @@
+//! Example: server-sent events over a Lambda function URL in
+//! `RESPONSE_STREAM` mode.
+//!
+//! The function sets the HTTP status and headers, then writes one event at
+//! a time; each `write` reaches the caller as it happens, not when the
+//! function returns. `GET /?count=5` streams five events a tenth of a
+//! second apart. A failure after the first byte reaches Lambda in the
+//! stream's error trailers, not in the body.
+//!
+//! `make run EXAMPLE=stream` sends the events in `examples/stream/events/`
+//! (the emulator shows the body once the stream ends).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::function::{Config, Context, Error, Function};
+
+/// The most events one request may ask for.
+const MAX_EVENTS: u32 = 100;
+
+/// The parts of a function URL request (payload 2.0) this function reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    #[serde(default)]
+    query_string_parameters: HashMap<String, String>,
+}
+
+pub struct Handler;
+
+impl Function for Handler {
+    type Event = Request;
+    /// A streaming function answers through its stream.
+    type Output = ();
+
+    fn init(_config: &Config) -> Result<Handler, Error> {
+        Ok(Handler)
+    }
+
+    fn handle(&self, request: Request, context: &Context) -> Result<(), Error> {
+        let count = match request.query_string_parameters.get("count") {
+            None => 3,
+            Some(text) => text.parse::<u32>()?.min(MAX_EVENTS),
+        };
+        let mut body = context.stream_http(&json!({
+            "statusCode": 200,
+            "headers": {"content-type": "text/event-stream", "cache-control": "no-cache"},
+        }))?;
+        for k in 1..=count {
+            if k > 1 {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            write!(body, "id: {k}\ndata: {{\"tick\":{k},\"of\":{count}}}\n\n")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! Response streaming: the real binary (with the runtime tests' own
+//! function) streams an answer as a chunked `POST /response` on its own
+//! connection, each write a chunk sent at once, and reports a failure after
+//! the first byte in HTTP trailers. The fake API records each chunk as it
+//! arrives and the trailers.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use fake_api::{Invocation, Reply, Route, Script, Server};
+use serde_json::{Value, json};
+
+const ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
+const ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
+
+fn fake(script: Script) -> Server {
+    Server::start(script).expect("start the fake API")
+}
+
+fn stream(command: Value) -> String {
+    json!({ "stream": command }).to_string()
+}
+
+fn trailer<'a>(request: &'a fake_api::Request, name: &str) -> Option<&'a str> {
+    request
+        .trailers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// RFC 4648 base64, for the error body trailer.
+fn unbase64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {text:?}"),
+    };
+    let (mut out, mut bits, mut count) = (Vec::new(), 0u32, 0);
+    for c in text.trim_end_matches('=').bytes() {
+        bits = bits << 6 | u32::from(value(c));
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    out
+}
+
+/// Asserts `request` is a streamed answer as the Runtime API specifies it.
+fn assert_streamed(request: &fake_api::Request, content_type: &str) {
+    assert!(request.chunked, "not chunked: {request:?}");
+    assert_eq!(
+        request.header("Lambda-Runtime-Function-Response-Mode"),
+        Some("streaming")
+    );
+    assert_eq!(request.header("Transfer-Encoding"), Some("chunked"));
+    assert_eq!(
+        request.header("Trailer"),
+        Some("Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body")
+    );
+    assert_eq!(request.header("Content-Type"), Some(content_type));
+}
+
+/// Each write reaches the API when the function makes it: the first chunk
+/// is there while the function is still pausing before the second.
+#[test]
+fn chunks_arrive_as_the_function_writes_them() {
+    let event = stream(json!({"chunks": ["one", "two", "three"], "pause_ms": 400}));
+    let server = fake(
+        Script::new()
+            .invoke("s-1", &event)
+            .invoke("after", r#"{"echo":1}"#),
+    );
+    let started = start(&server, &[]);
+    let early = server.wait_for_chunks(1, Duration::from_secs(10));
+    assert_eq!(early.len(), 1, "no stream in progress");
+    assert_eq!(early[0].route(), Route::Response("s-1"));
+    let first_seen = early[0].chunks[0];
+    let run = started.wait(&server);
+    assert_eq!(
+        run.steps(),
+        ["next", "response s-1", "next", "response after", "next"],
+        "\n{run}"
+    );
+    let answer = run.only(Route::Response("s-1"));
+    assert_streamed(answer, "application/octet-stream");
+    assert_eq!(answer.body, b"onetwothree", "\n{run}");
+    let lengths: Vec<usize> = answer.chunks.iter().map(|c| c.len).collect();
+    assert_eq!(lengths, [3, 3, 5], "one chunk per write\n{run}");
+    assert_eq!(answer.chunks[0], first_seen);
+    assert!(
+        answer.chunks[1].at - answer.chunks[0].at >= Duration::from_millis(300),
+        "\n{run}"
+    );
+    assert!(answer.trailers.is_empty(), "no error trailers on success\n{run}");
+    // AWS asks for the connection to be closed after a stream: the next
+    // `/next` comes on a new one.
+    assert_eq!(
+        run.requests[1].conn, run.requests[0].conn,
+        "streamed on its own connection\n{run}"
+    );
+    assert_ne!(run.requests[2].conn, run.requests[1].conn, "\n{run}");
+    assert_answered_once(&run, &[]);
+}
+
+/// A failure after the first byte goes in the trailers: the type, and the
+/// error body in base64. Not a second answer on `/error`.
+#[test]
+fn a_failure_after_the_first_byte_is_in_the_trailers() {
+    let event =
+        stream(json!({"chunks": ["partial"], "fail": {"type": "Function.Broke", "message": "mid-stream"}}));
+    let run = run(
+        &fake(Script::new().invoke("s-1", &event).invoke("after", "{}")),
+        &[],
+    );
+    assert_eq!(
+        run.steps(),
+        ["next", "response s-1", "next", "response after", "next"],
+        "\n{run}"
+    );
+    let answer = run.only(Route::Response("s-1"));
+    assert_eq!(answer.body, b"partial");
+    assert_eq!(trailer(answer, ERROR_TYPE), Some("Function.Broke"), "\n{run}");
+    let body: Value = serde_json::from_slice(&unbase64(trailer(answer, ERROR_BODY).unwrap())).unwrap();
+    assert_eq!(
+        body,
+        json!({"errorMessage": "mid-stream", "errorType": "Function.Broke"})
+    );
+}
+
+/// Before the first byte nothing has gone out: the error is an ordinary
+/// `/error`, and the stream is never started.
+#[test]
+fn a_failure_before_the_first_byte_goes_to_error() {
+    let event = stream(json!({"fail": {"type": "Function.Early", "message": "no data"}}));
+    let run = run(
+        &fake(Script::new().invoke("s-1", &event).invoke("after", "{}")),
+        &[],
+    );
+    assert_eq!(
+        run.steps(),
+        ["next", "error s-1", "next", "response after", "next"],
+        "\n{run}"
+    );
+    assert_error_report(run.only(Route::Error("s-1")), "Function.Early");
+    run.assert_one_connection();
+}
+
+/// A panic mid-stream (`panic = "abort"`) still ends the stream with the
+/// `Runtime.Panic` trailers before the process goes down.
+#[test]
+fn a_panic_mid_stream_is_in_the_trailers() {
+    let event = stream(json!({"chunks": ["partial"], "panic": "boom"}));
+    let run = run(
+        &fake(Script::new().invoke("s-1", &event).invoke("never", "{}")),
+        &[],
+    );
+    assert_eq!(run.steps(), ["next", "response s-1"], "\n{run}");
+    run.assert_failed();
+    let answer = run.only(Route::Response("s-1"));
+    assert_eq!(answer.body, b"partial");
+    assert_eq!(trailer(answer, ERROR_TYPE), Some("Runtime.Panic"), "\n{run}");
+    let body: Value = serde_json::from_slice(&unbase64(trailer(answer, ERROR_BODY).unwrap())).unwrap();
+    assert!(body["errorMessage"].as_str().unwrap().contains("boom"), "{body}");
+}
+
+/// A function URL answer: the JSON prelude, eight NUL bytes, the body.
+#[test]
+fn an_http_stream_starts_with_its_prelude() {
+    let prelude =
+        json!({"statusCode": 201, "headers": {"content-type": "text/event-stream"}, "cookies": ["a=b"]});
+    let event = stream(json!({"http": prelude, "chunks": ["data: 1\n\n", "data: 2\n\n"]}));
+    let run = run(&fake(Script::new().invoke("s-1", &event)), &[]);
+    let answer = run.only(Route::Response("s-1"));
+    assert_streamed(answer, "application/vnd.awslambda.http-integration-response");
+    let split = answer
+        .body
+        .windows(8)
+        .position(|w| w == [0; 8])
+        .expect("eight NUL bytes");
+    let sent: Value = serde_json::from_slice(&answer.body[..split]).unwrap();
+    assert_eq!(sent, prelude);
+    assert_eq!(&answer.body[split + 8..], b"data: 1\n\ndata: 2\n\n");
+    // The prelude may share the first chunk, never a chunk of its own.
+    assert_eq!(answer.chunks.len(), 3, "\n{run}");
+}
+
+/// A stream the function opens and closes without a byte: an empty body.
+#[test]
+fn an_empty_stream_is_an_empty_answer() {
+    let run = run(
+        &fake(
+            Script::new()
+                .invoke("s-1", stream(json!({})))
+                .invoke("after", "{}"),
+        ),
+        &[],
+    );
+    assert_eq!(
+        run.steps(),
+        ["next", "response s-1", "next", "response after", "next"],
+        "\n{run}"
+    );
+    let answer = run.only(Route::Response("s-1"));
+    assert_streamed(answer, "application/octet-stream");
+    assert!(answer.body.is_empty() && answer.chunks.is_empty(), "\n{run}");
+}
+
+/// Over the 6 MB buffered limit: 20 MB stream through, in order.
+#[test]
+fn a_20_mb_stream() {
+    let bytes = 20 * 1000 * 1000;
+    let run = run(
+        &fake(Script::new().invoke("big", stream(json!({"bytes": bytes})))),
+        &[],
+    );
+    let answer = run.only(Route::Response("big"));
+    assert_eq!(answer.body.len(), bytes, "\n{run}");
+    assert!(answer.body.iter().all(|&b| b == b'x'));
+    assert_eq!(answer.chunks.len(), bytes.div_ceil(64 * 1024));
+}
+
+/// The API refusing the stream (a 4xx before it is read) is logged, and the
+/// runtime goes on with the next invocation.
+#[test]
+fn a_refused_stream_is_logged_and_the_loop_goes_on() {
+    let event = stream(json!({"bytes": 4 * 1024 * 1024}));
+    let script = Script::new()
+        .invoke("refused", &event)
+        .on_response("refused", Reply::Early(413))
+        .invoke("after", r#"{"echo":1}"#);
+    let run = run(&fake(script), &[]);
+    assert_eq!(
+        run.steps(),
+        ["next", "response refused", "next", "response after", "next"],
+        "\n{run}"
+    );
+    assert!(run.stderr.contains("413"), "\n{run}");
+    assert_answered_once(&run, &[]);
+}
+
+/// Under Managed Instances every worker streams on its own connection.
+#[test]
+fn concurrent_workers_stream_side_by_side() {
+    let event = stream(json!({"chunks": ["a", "b"], "pause_ms": 300}));
+    let script = Script::new().invoke("s-1", &event).invoke("s-2", &event);
+    let run = run(&fake(script), &[("AWS_LAMBDA_MAX_CONCURRENCY", "2")]);
+    assert_answered_once(&run, &[]);
+    let (one, two) = (run.only(Route::Response("s-1")), run.only(Route::Response("s-2")));
+    assert_eq!(
+        (one.body.as_slice(), two.body.as_slice()),
+        (&b"ab"[..], &b"ab"[..])
+    );
+    assert_ne!(one.conn, two.conn, "\n{run}");
+    // Both were under way at once.
+    assert!(
+        one.chunks[0].at < two.chunks[1].at && two.chunks[0].at < one.chunks[1].at,
+        "\n{run}"
+    );
+}
+
+/// A stream on an invocation with an invocation id echoes it.
+#[test]
+fn the_invocation_id_is_echoed_on_a_stream() {
+    let invocation = Invocation::new("s-1", stream(json!({"chunks": ["x"]})))
+        .header("Lambda-Runtime-Invocation-Id", "inv-7");
+    let run = run(&fake(Script::new().then(invocation)), &[]);
+    let answer = run.only(Route::Response("s-1"));
+    assert_eq!(answer.header("Lambda-Runtime-Invocation-Id"), Some("inv-7"));
+}
