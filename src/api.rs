@@ -460,6 +460,9 @@ pub fn context_from(headers: &HeaderMap) -> Result<Context, Error> {
             "lambda-runtime-deadline-ms" => {
                 context.deadline = text(value)
                     .and_then(|ms| ms.trim().parse().ok())
+                    // `cargo lambda watch` sends a constant 600000: a
+                    // duration, not a time. No real deadline is before 2001.
+                    .filter(|&ms| ms >= 1_000_000_000_000)
                     .and_then(function::deadline_from_ms);
                 continue;
             }
@@ -638,13 +641,21 @@ mod tests {
     fn optional_headers_may_be_absent_or_odd() {
         let context = context_from(&headers(&[
             ("Lambda-Runtime-Aws-Request-Id", b"id-2"),
-            ("Lambda-Runtime-Deadline-Ms", b"soon"),
+            ("Lambda-Runtime-Deadline-Ms", b"600000"),
             ("Lambda-Runtime-Trace-Id", b"caf\xc3\xa9"),
         ]))
         .unwrap();
-        assert_eq!(context.deadline, None);
+        assert_eq!(context.deadline, None, "a duration, not a time");
         assert_eq!(context.trace_id, None);
         assert_eq!(context.invocation_id, None);
+        for odd in [&b"soon"[..], b"-1", b"1e12", b""] {
+            let context = context_from(&headers(&[
+                ("Lambda-Runtime-Aws-Request-Id", b"id-3"),
+                ("Lambda-Runtime-Deadline-Ms", odd),
+            ]))
+            .unwrap();
+            assert_eq!(context.deadline, None, "{odd:?}");
+        }
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub trait Function: Sized + Sync {
 pub struct Context {
     /// `Lambda-Runtime-Aws-Request-Id`: letters, digits and `-`.
     pub request_id: String,
-    /// When Lambda stops the invocation (`Lambda-Runtime-Deadline-Ms`).
+    /// When Lambda stops the invocation (`Lambda-Runtime-Deadline-Ms`;
+    /// `None` when absent, or not a time, as under `cargo lambda watch`).
     pub deadline: Option<SystemTime>,
     /// The ARN the caller invoked, with its version or alias.
     pub invoked_function_arn: Option<String>,
@@ -88,16 +89,29 @@ impl Context {
         Stream::new(&self.request_id, self.invocation_id.as_deref(), None)
     }
 
-    /// Like [`Context::stream`], for a function URL or an API Gateway
-    /// answer: the status and headers (`{"statusCode": 200, "headers":
-    /// {...}, "cookies": [...]}`) go before the first byte of the body.
-    pub fn stream_http(&self, prelude: &impl Serialize) -> Result<Stream, Error> {
-        let prelude = serde_json::to_vec(prelude)?;
-        Ok(Stream::new(
-            &self.request_id,
-            self.invocation_id.as_deref(),
-            Some(prelude),
-        ))
+    /// Like [`Context::stream`], for a function URL (or API Gateway) answer:
+    /// the HTTP status, headers and cookies (`Set-Cookie` values) go before
+    /// the first byte of the body.
+    pub fn stream_http(&self, status: u16, headers: &[(&str, &str)], cookies: &[&str]) -> Stream {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Prelude<'a> {
+            status_code: u16,
+            #[serde(serialize_with = "as_map")]
+            headers: &'a [(&'a str, &'a str)],
+            cookies: &'a [&'a str],
+        }
+        fn as_map<S: serde::Serializer>(pairs: &&[(&str, &str)], to: S) -> Result<S::Ok, S::Error> {
+            to.collect_map(pairs.iter().map(|(name, value)| (name, value)))
+        }
+        let prelude = Prelude {
+            status_code: status,
+            headers,
+            cookies,
+        };
+        // Numbers and strings always serialize.
+        let prelude = serde_json::to_vec(&prelude).unwrap_or_default();
+        Stream::new(&self.request_id, self.invocation_id.as_deref(), Some(prelude))
     }
 }
 

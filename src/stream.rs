@@ -118,9 +118,11 @@ impl Open {
                 self.http,
             );
             if let Some(prelude) = self.prelude.take() {
-                let mut framed = prelude;
-                framed.extend_from_slice(&[0; 8]);
-                chunk(&mut self.buffer, &framed);
+                // Each in a chunk of its own: `cargo lambda watch` reads the
+                // prelude and the separator as one HTTP frame each (Lambda
+                // reads bytes, so it takes either framing).
+                chunk(&mut self.buffer, &prelude);
+                chunk(&mut self.buffer, &[0; 8]);
             }
         }
         chunk(&mut self.buffer, bytes);

@@ -42,15 +42,15 @@ fn n_invocations_run_at_once_each_on_its_own_connection() {
     let run = run(&server, &concurrency("4"));
     assert_answered_once(&run, &[]);
     for id in ids {
-        let answer = run.only(Route::Response(id));
-        assert_eq!(json(answer), answer(id, json!({"inside": 4})), "\n{run}");
+        let posted = run.only(Route::Response(id));
+        assert_eq!(json(posted), answer(id, json!({"inside": 4})), "\n{run}");
         let next = run
             .requests
             .iter()
             .find(|r| r.served.as_deref() == Some(id))
             .unwrap();
         assert_eq!(
-            answer.conn, next.conn,
+            posted.conn, next.conn,
             "{id} answered on its worker's connection\n{run}"
         );
     }

@@ -1,26 +1,36 @@
 //! End to end against an emulator nobody here wrote: `cargo lambda watch
 //! --only-lambda-apis` serves the Runtime API under `/.rt` and the invoke
 //! API beside it; the real `bootstrap` connects with the URL form of
-//! `AWS_LAMBDA_RUNTIME_API`, and every row of the handler table goes through
-//! `POST /2015-03-31/functions/_/invocations` as a caller would send it.
+//! `AWS_LAMBDA_RUNTIME_API`, and events go through
+//! `POST /2015-03-31/functions/_/invocations` as a caller would send them.
+//!
+//! - the runtime's table and Managed Instances, with the runtime tests' own
+//!   function, so they hold whatever function the project has;
+//! - a streamed answer, arriving piece by piece;
+//! - every function of the project (`src/handler.rs` and each example)
+//!   against its sample events: each answered, and, where an
+//!   `expected/<event file name>` sits beside the events, answered so.
 //!
 //! The emulator is installed on first use into a project-local, git-ignored
-//! virtualenv (`.venv`; `pip install cargo-lambda` ships the binary). Without
-//! python3 or pip the test prints a skip line, unless `BOOTSTRAP_STRICT` is
-//! set (`make test` and CI set it): then a missing tool is a failure.
+//! virtualenv (`.venv`; `pip install --no-deps cargo-lambda` ships the
+//! binary). Without python3 or pip the tests print a skip line, unless
+//! `BOOTSTRAP_STRICT` is set (`make test` and CI set it): then a missing
+//! tool is a failure. Slow and networked: `cargo test` skips them, `make
+//! test` runs them (`--include-ignored`).
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::{Expect, Row, bootstrap_bin, command, drain, handler_table};
+use common::{Expect, bootstrap_bin, command, drain, runtime_table, test_function_bin};
 use fake_api::client;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The version whose behaviour these assertions were written against.
 const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
@@ -58,9 +68,12 @@ fn setup(program: &Path, args: &[&str]) -> Result<(), String> {
     ))
 }
 
-/// `.venv/bin/cargo-lambda`, installed if missing. This file holds a single
-/// test, so one process at a time gets here: no install runs twice at once.
+/// `.venv/bin/cargo-lambda`, installed if missing (one test at a time).
+/// `--no-deps`: its `ziglang` dependency (411 MB) is only for its build
+/// command, which nothing here uses.
 fn install_cargo_lambda() -> Result<PathBuf, String> {
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let venv = root().join(".venv");
     let binary = venv.join("bin/cargo-lambda");
     if binary.is_file() {
@@ -72,7 +85,13 @@ fn install_cargo_lambda() -> Result<PathBuf, String> {
     }
     setup(
         &pip,
-        &["install", "--quiet", "--disable-pip-version-check", CARGO_LAMBDA],
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            CARGO_LAMBDA,
+        ],
     )?;
     if binary.is_file() {
         Ok(binary)
@@ -81,6 +100,20 @@ fn install_cargo_lambda() -> Result<PathBuf, String> {
             "pip installed {CARGO_LAMBDA} but there is no {}",
             binary.display()
         ))
+    }
+}
+
+/// The emulator's binary, or `None` (after a skip line) when it can't be
+/// had and `BOOTSTRAP_STRICT` is not set.
+fn cargo_lambda(test: &str) -> Option<PathBuf> {
+    match install_cargo_lambda() {
+        Ok(binary) => Some(binary),
+        Err(why) if !strict() => {
+            // Straight to stderr: the test harness would swallow a println!.
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: no cargo-lambda ({why})");
+            None
+        }
+        Err(why) => panic!("cargo-lambda is required (BOOTSTRAP_STRICT is set): {why}"),
     }
 }
 
@@ -132,94 +165,334 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().unwrap().port()
+/// `cargo lambda watch` on a free port, with a runtime attached to it.
+struct Emulator {
+    emulator: Process,
+    runtime: Process,
+    address: String,
 }
 
-/// What a caller of the invoke API must see for `row`: `None` if it does.
-fn check(row: &Row, answer: &client::Response) -> Option<String> {
-    let body: Result<Value, _> = serde_json::from_slice(&answer.body);
-    let shown = format!("{} {}", answer.status, String::from_utf8_lossy(&answer.body));
-    let ok = match (&row.expect, &body) {
-        (Expect::Message(expected), Ok(body)) => answer.status == 200 && body == expected,
-        (Expect::Error(error_type), Ok(body)) => {
-            answer.status == 500 && body["errorType"] == *error_type && body["errorMessage"].is_string()
+impl Emulator {
+    fn start(cargo_lambda: &Path, bin: &Path, env: &[(&str, &str)]) -> Emulator {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let mut watch = command(&cargo_lambda.to_path_buf(), None, &[]);
+        watch
+            .current_dir(root())
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
+            .arg(port.to_string());
+        let mut emulator = Process::spawn("cargo lambda watch", watch);
+        let started = Instant::now();
+        while TcpStream::connect(&address).is_err() {
+            if !emulator.running() || started.elapsed() > START {
+                panic!("the emulator never listened on {address}\n{}", emulator.stop());
+            }
+            thread::sleep(Duration::from_millis(50));
         }
-        (_, Err(_)) => false,
-    };
-    (!ok).then(|| format!("row {:?}: expected {:?}, got {shown}", row.label, row.expect))
-}
-
-#[test]
-fn handler_table_through_cargo_lambda() {
-    let cargo_lambda = match install_cargo_lambda() {
-        Ok(binary) => binary,
-        Err(why) if !strict() => {
-            // Straight to stderr: the test harness would swallow a println!.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED handler_table_through_cargo_lambda: no cargo-lambda ({why})"
-            );
-            return;
+        let api = format!("http://{address}/.rt");
+        let runtime = Process::spawn("bootstrap", command(&bin.to_path_buf(), Some(&api), env));
+        Emulator {
+            emulator,
+            runtime,
+            address,
         }
-        Err(why) => panic!("cargo-lambda is required (BOOTSTRAP_STRICT is set): {why}"),
-    };
-
-    let port = free_port();
-    let address = format!("127.0.0.1:{port}");
-    let mut emulator = command(&cargo_lambda, None, &[]);
-    emulator
-        .current_dir(root())
-        .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
-        .arg(port.to_string());
-    let mut emulator = Process::spawn("cargo lambda watch", emulator);
-
-    let started = Instant::now();
-    while TcpStream::connect(&address).is_err() {
-        if !emulator.running() || started.elapsed() > START {
-            panic!("the emulator never listened on {address}\n{}", emulator.stop());
-        }
-        thread::sleep(Duration::from_millis(50));
     }
 
-    let api = format!("http://{address}/.rt");
-    let mut runtime = Process::spawn("bootstrap", command(&bootstrap_bin(), Some(&api), &[]));
-
-    let mut failures = Vec::new();
-    for row in handler_table() {
-        // Without a runtime every invoke would wait out its timeout.
-        if !runtime.running() {
-            failures.push(format!("the runtime exited before row {:?}", row.label));
-            break;
-        }
-        let answer = client::request(
-            &address,
+    fn invoke(&self, event: &[u8]) -> Result<client::Response, String> {
+        client::request(
+            &self.address,
             "POST",
             "/2015-03-31/functions/_/invocations",
             &[("Content-Type", "application/json")],
-            &row.event,
+            event,
             INVOKE,
-        );
-        match answer {
-            Ok(answer) => failures.extend(check(&row, &answer)),
+        )
+        .map_err(|e| format!("invoke failed: {e}"))
+    }
+
+    /// Stops both; the logs, for failure messages.
+    fn stop(mut self) -> String {
+        format!("{}{}", self.runtime.stop(), self.emulator.stop())
+    }
+}
+
+/// The answer as `status body`, for failure messages.
+fn shown(answer: &client::Response) -> String {
+    format!("{} {}", answer.status, String::from_utf8_lossy(&answer.body))
+}
+
+#[test]
+#[ignore = "slow, needs cargo-lambda: make test runs it"]
+fn runtime_table_through_cargo_lambda() {
+    let Some(cargo_lambda) = cargo_lambda("runtime_table_through_cargo_lambda") else {
+        return;
+    };
+    let mut emulator = Emulator::start(&cargo_lambda, test_function_bin(), &[]);
+    let mut failures = Vec::new();
+    for row in runtime_table() {
+        // Without a runtime every invoke would wait out its timeout.
+        if !emulator.runtime.running() {
+            failures.push(format!("the runtime exited before row {:?}", row.label));
+            break;
+        }
+        let answer = match emulator.invoke(&row.event) {
+            Ok(answer) => answer,
             Err(e) => {
-                failures.push(format!("row {:?}: invoke failed: {e}", row.label));
+                failures.push(format!("row {:?}: {e}", row.label));
                 break; // A stuck emulator or runtime: don't wait once per row.
             }
+        };
+        let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        let ok = match &row.expect {
+            // The emulator makes up the request id.
+            Expect::Answer(extra) => {
+                let mut expected = extra.clone();
+                expected["requestId"] = body["requestId"].clone();
+                answer.status == 200 && body["requestId"].is_string() && body == expected
+            }
+            Expect::Error(error_type) => {
+                answer.status == 500 && body["errorType"] == *error_type && body["errorMessage"].is_string()
+            }
+        };
+        if !ok {
+            failures.push(format!(
+                "row {:?}: expected {:?}, got {}",
+                row.label,
+                row.expect,
+                shown(&answer)
+            ));
         }
     }
     // The emulator long-polls `/next`: a correct runtime is still waiting.
-    if !runtime.running() {
+    if !emulator.runtime.running() {
         failures.push("the runtime exited while the emulator was up".to_owned());
     }
-
-    let logs = format!("{}{}", runtime.stop(), emulator.stop());
+    let logs = emulator.stop();
     assert!(
         failures.is_empty(),
-        "{} of {} rows failed through cargo lambda:\n{}\n{logs}",
-        failures.len(),
-        handler_table().len(),
+        "through cargo lambda:\n{}\n{logs}",
         failures.join("\n")
     );
+}
+
+/// cargo lambda hands concurrent invokes to concurrent `/next` polls of one
+/// process: three invocations that can only finish together do.
+#[test]
+#[ignore = "slow, needs cargo-lambda: make test runs it"]
+fn managed_instances_through_cargo_lambda() {
+    let Some(cargo_lambda) = cargo_lambda("managed_instances_through_cargo_lambda") else {
+        return;
+    };
+    let emulator = Emulator::start(
+        &cargo_lambda,
+        test_function_bin(),
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "3")],
+    );
+    let answers: Vec<Result<client::Response, String>> = thread::scope(|scope| {
+        let invokes: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| emulator.invoke(br#"{"barrier":3}"#)))
+            .collect();
+        invokes.into_iter().map(|i| i.join().unwrap()).collect()
+    });
+    let logs = emulator.stop();
+    for answer in answers {
+        let answer = answer.unwrap_or_else(|e| panic!("{e}\n{logs}"));
+        let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        assert_eq!(
+            (answer.status, &body["inside"]),
+            (200, &json!(3)),
+            "{}\n{logs}",
+            shown(&answer)
+        );
+    }
+}
+
+/// cargo lambda passes a streamed function URL answer on as it comes (it
+/// needs the prelude: it has no plain streams, and it drops the error
+/// trailers): the first event arrives well before the last.
+#[test]
+#[ignore = "slow, needs cargo-lambda: make test runs it"]
+fn a_stream_through_cargo_lambda() {
+    let Some(cargo_lambda) = cargo_lambda("a_stream_through_cargo_lambda") else {
+        return;
+    };
+    let emulator = Emulator::start(&cargo_lambda, test_function_bin(), &[]);
+    let event = json!({"stream": {
+        "http": {"status": 201, "headers": [["content-type", "text/event-stream"]]},
+        "chunks": ["data: 1\n\n", "data: 2\n\n"],
+        "pause_ms": 700,
+    }})
+    .to_string();
+    let mut socket = TcpStream::connect(&emulator.address).unwrap();
+    socket.set_read_timeout(Some(INVOKE)).unwrap();
+    write!(
+        socket,
+        "POST /2015-03-31/functions/_/invocations HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+        emulator.address,
+        event.len()
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (mut received, mut seen) = (Vec::new(), Vec::new());
+    let mut piece = [0; 4096];
+    while let Ok(n @ 1..) = socket.read(&mut piece) {
+        received.extend_from_slice(&piece[..n]);
+        let text = String::from_utf8_lossy(&received).into_owned();
+        for marker in ["data: 1", "data: 2"] {
+            if text.contains(marker) && !seen.iter().any(|(m, _)| *m == marker) {
+                seen.push((marker, started.elapsed()));
+            }
+        }
+    }
+    let logs = emulator.stop();
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 201"), "{text}\n{logs}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{text}\n{logs}"
+    );
+    assert_eq!(seen.len(), 2, "{text}\n{logs}");
+    assert!(
+        seen[1].1 - seen[0].1 >= Duration::from_millis(400),
+        "the first event came with the last: {seen:?}\n{logs}"
+    );
+}
+
+/// The functions of this project: the default one and each example, with
+/// the folder of its sample events.
+fn functions() -> Vec<(String, PathBuf, PathBuf)> {
+    let mut functions = vec![(
+        "src/handler.rs".to_owned(),
+        bootstrap_bin(),
+        root().join("events"),
+    )];
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .map(|dir| dir.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    examples.sort();
+    for example in examples {
+        let name = example.file_name().unwrap().to_string_lossy().into_owned();
+        functions.push((
+            format!("examples/{name}"),
+            build_example(&name),
+            example.join("events"),
+        ));
+    }
+    functions
+}
+
+/// Builds the binary with example `name` (`--features example-<name>`)
+/// with the test function's profile, in a target directory the examples
+/// share (so dependencies build once), and copies it out of the way of the
+/// next example's build.
+fn build_example(name: &str) -> PathBuf {
+    let target_dir = root().join("target").join("examples");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let output = Command::new(cargo)
+        .current_dir(root())
+        .args(["build", "--profile", "test-function", "--features"])
+        .arg(format!("example-{name}"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo build");
+    assert!(
+        output.status.success(),
+        "building example {name} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let built = target_dir.join("x86_64-unknown-linux-musl/test-function/bootstrap");
+    let kept = target_dir.join(format!("bootstrap-{name}"));
+    std::fs::copy(&built, &kept).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+    kept
+}
+
+/// What a caller must see for an event with an expected answer: the same
+/// JSON (or the same text); an expected error (`errorType`) as cargo
+/// lambda's 500.
+fn check(expected: &[u8], answer: &client::Response) -> Option<String> {
+    let ok = match (
+        serde_json::from_slice::<Value>(expected),
+        serde_json::from_slice::<Value>(&answer.body),
+    ) {
+        (Ok(expected), Ok(body)) => {
+            let status = if expected.get("errorType").is_some() {
+                500
+            } else {
+                200
+            };
+            answer.status == status && body == expected
+        }
+        _ => answer.status == 200 && answer.body.trim_ascii_end() == expected.trim_ascii_end(),
+    };
+    (!ok).then(|| {
+        format!(
+            "expected {}, got {}",
+            String::from_utf8_lossy(expected).trim_end(),
+            shown(answer)
+        )
+    })
+}
+
+#[test]
+#[ignore = "slow, needs cargo-lambda: make test runs it"]
+fn every_function_answers_its_sample_events() {
+    let Some(cargo_lambda) = cargo_lambda("every_function_answers_its_sample_events") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for (function, bin, events) in functions() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&events)
+            .map(|dir| {
+                dir.flatten()
+                    .map(|entry| entry.path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        assert!(
+            !files.is_empty(),
+            "{function}: no sample events in {}",
+            events.display()
+        );
+        let mut emulator = Emulator::start(&cargo_lambda, &bin, &[]);
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let label = format!("{function}: {name}");
+            if !emulator.runtime.running() {
+                failures.push(format!("{label}: the runtime had exited"));
+                break;
+            }
+            let event = std::fs::read(&file).unwrap();
+            match emulator.invoke(&event) {
+                Ok(answer) => {
+                    // No expected answer: any answer will do, a function error included.
+                    let answered = matches!(answer.status, 200 | 500);
+                    if !answered {
+                        failures.push(format!("{label}: {}", shown(&answer)));
+                    }
+                    if let Ok(expected) = std::fs::read(events.join("expected").join(&name)) {
+                        failures.extend(check(&expected, &answer).map(|why| format!("{label}: {why}")));
+                    }
+                }
+                Err(e) => {
+                    failures.push(format!("{label}: {e}"));
+                    break;
+                }
+            }
+        }
+        let logs = emulator.stop();
+        if !failures.is_empty() {
+            panic!("through cargo lambda:\n{}\n{logs}", failures.join("\n"));
+        }
+    }
 }

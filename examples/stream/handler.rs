@@ -15,7 +15,6 @@ use std::io::Write;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::function::{Config, Context, Error, Function};
 
@@ -46,10 +45,11 @@ impl Function for Handler {
             None => 3,
             Some(text) => text.parse::<u32>()?.min(MAX_EVENTS),
         };
-        let mut body = context.stream_http(&json!({
-            "statusCode": 200,
-            "headers": {"content-type": "text/event-stream", "cache-control": "no-cache"},
-        }))?;
+        let headers = [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ];
+        let mut body = context.stream_http(200, &headers, &[]);
         for k in 1..=count {
             if k > 1 {
                 std::thread::sleep(Duration::from_millis(100));

@@ -58,12 +58,13 @@ struct Failure {
     message: String,
 }
 
-/// A streamed answer: the HTTP prelude if given, each chunk with a pause
+/// A streamed answer: the HTTP prelude if given (`{"status": 200,
+/// "headers": [["name", "value"]], "cookies": ["a=b"]}`), each chunk with a pause
 /// before all but the first, then `bytes` more bytes of `x` in 64 KiB
 /// writes, then a failure or a panic if asked.
 #[derive(Deserialize)]
 struct StreamCommand {
-    http: Option<Value>,
+    http: Option<HttpPrelude>,
     #[serde(default)]
     chunks: Vec<String>,
     #[serde(default)]
@@ -72,6 +73,15 @@ struct StreamCommand {
     bytes: usize,
     fail: Option<Failure>,
     panic: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HttpPrelude {
+    status: u16,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    #[serde(default)]
+    cookies: Vec<String>,
 }
 
 #[derive(Default, Serialize)]
@@ -160,7 +170,15 @@ fn barrier(n: usize) -> Result<usize, Error> {
 
 fn stream_answer(command: StreamCommand, context: &Context) -> Result<(), Error> {
     let mut out = match &command.http {
-        Some(prelude) => context.stream_http(prelude)?,
+        Some(http) => {
+            let headers: Vec<(&str, &str)> = http
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let cookies: Vec<&str> = http.cookies.iter().map(String::as_str).collect();
+            context.stream_http(http.status, &headers, &cookies)
+        }
         None => context.stream(),
     };
     for (k, chunk) in command.chunks.iter().enumerate() {
