@@ -2,9 +2,12 @@
 # `make help` lists the targets; `make` alone builds bootstrap.zip.
 #
 # Variables: ARCH=x86_64|arm64 (default x86_64), PROFILE=release|tiny (default
-# release), FEATURES (cargo features), ZIP_OUT (default bootstrap.zip), PORT
-# (make run), EVENT (make invoke), STACK (make invoke/logs), LOG_FORMAT=Text|JSON
-# (make deploy), NIGHTLY (toolchain for tiny), CARGO_TARGET_DIR.
+# release), EXAMPLE=<a folder of examples/> (build examples/<name>/handler.rs
+# instead of src/handler.rs; make run sends its events/), FEATURES (more cargo
+# features), ZIP_OUT (default bootstrap.zip), PORT and GREETING (make run),
+# EVENT (make invoke), STACK (make invoke/logs/delete), LOG_FORMAT=Text|JSON
+# (make deploy), SIZE_FEATURES (make size; default test-function), NIGHTLY
+# (toolchain for tiny), CARGO_TARGET_DIR.
 #
 # Where the size comes from: stripped bytes of the runtime at commit 65a1df6,
 # each step on top of the one before (measured, not estimated):
@@ -32,8 +35,25 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 # The project root is where this Makefile is, whatever the current directory
-# (sam build runs it from a scratch copy).
+# (sam build runs it in scripts/sam-build/<arch>).
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+# sam build runs `make build-BootstrapFunction` in scripts/sam-build/<arch>,
+# the folder template.yaml's Metadata.WorkingDirectory names after the
+# function's Architecture (sam passes make nothing else but ARTIFACTS_DIR):
+# the template decides the architecture there, and an ARCH that says
+# otherwise is an error rather than a binary for the wrong machine.
+SAM_BUILD_DIR := $(realpath $(ROOT))/scripts/sam-build
+SAM_ARCH := $(patsubst $(SAM_BUILD_DIR)/%,%,$(filter $(SAM_BUILD_DIR)/%,$(CURDIR)))
+ifneq ($(SAM_ARCH),)
+ifneq ($(filter environment command line,$(origin ARCH)),)
+ifneq ($(ARCH),$(SAM_ARCH))
+$(error the template's Architecture is $(SAM_ARCH) but ARCH=$(ARCH). The template decides \
+the binary's architecture: unset ARCH, or build with --parameter-overrides Architecture=$(ARCH))
+endif
+endif
+override ARCH := $(SAM_ARCH)
+endif
 
 ARCH ?= x86_64
 PROFILE ?= release
@@ -48,9 +68,28 @@ $(error PROFILE must be release or tiny, not '$(PROFILE)')
 endif
 
 CARGO ?= cargo
-# Cargo features for build/tiny/zip (the tests build FEATURES=panic-probe).
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+# The function compiled in: src/handler.rs by default; EXAMPLE=<name> takes
+# examples/<name>/handler.rs instead (cargo feature example-<name>), and
+# make run then sends examples/<name>/events/ rather than events/.
+EXAMPLES := $(sort $(patsubst $(ROOT)/examples/%/handler.rs,%,$(wildcard $(ROOT)/examples/*/handler.rs)))
+EXAMPLE ?=
+ifneq ($(EXAMPLE),)
+ifeq ($(filter $(EXAMPLE),$(EXAMPLES)),)
+$(error EXAMPLE must name a folder of examples/ with a handler.rs \
+($(or $(EXAMPLES),there is none)), not '$(EXAMPLE)')
+endif
+endif
+EVENTS := $(ROOT)/$(if $(EXAMPLE),examples/$(EXAMPLE)/)events
+
+# Cargo features for build/tiny/zip, comma- or space-separated (the tests
+# build FEATURES=test-function), plus the example's.
 FEATURES ?=
-CARGO_FEATURES := $(if $(strip $(FEATURES)),--features $(FEATURES))
+ALL_FEATURES := $(strip $(subst $(comma),$(space),$(FEATURES)) $(if $(EXAMPLE),example-$(EXAMPLE)))
+CARGO_FEATURES := $(if $(ALL_FEATURES),--features $(subst $(space),$(comma),$(ALL_FEATURES)))
 NIGHTLY ?= nightly
 PYTHON ?= python3
 VENV := $(ROOT)/.venv
@@ -95,7 +134,6 @@ TINY_STD := -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
 TINY_RUSTFLAGS := $(RELEASE_RUSTFLAGS) -Zunstable-options -Cpanic=immediate-abort \
 	-Zlocation-detail=none -Zfmt-debug=shallow
 
-comma := ,
 # "a", "b": words as a TOML list's items.
 toml-list = $(subst " ","$(comma) ",$(patsubst %,"%",$(strip $(1))))
 # --config that appends $(1) to the target's rustflags of .cargo/config.toml.
@@ -103,12 +141,22 @@ rustflags = --config 'target.$(TARGET).rustflags = [$(call toml-list,$(1))]'
 
 LOGICAL_ID := BootstrapFunction
 LOG_FORMAT ?= Text
-EVENT ?= events/1-name.json
+# make invoke: the first sample event of the function (EXAMPLE's, if set).
+EVENT ?= $(firstword $(sort $(wildcard $(EVENTS)/*)))
 STACK ?= $(or $(shell sed -n 's/^stack_name *= *"\(.*\)"/\1/p' $(ROOT)/samconfig.toml 2>/dev/null | head -n 1),bootstrap)
-SAM_PARAMETERS = --parameter-overrides Architecture=$(ARCH) LogFormat=$(LOG_FORMAT)
+# make deploy CAPACITY_PROVIDER=<arn> [MAX_CONCURRENCY=n]: on Lambda Managed
+# Instances; STREAM_EXAMPLE=true: also the stream example behind a function URL.
+SAM_PARAMETERS = --parameter-overrides Architecture=$(ARCH) LogFormat=$(LOG_FORMAT) \
+	$(if $(CAPACITY_PROVIDER),CapacityProviderArn=$(CAPACITY_PROVIDER)) \
+	$(if $(MAX_CONCURRENCY),MaxConcurrency=$(MAX_CONCURRENCY)) \
+	$(if $(STREAM_EXAMPLE),StreamExample=$(STREAM_EXAMPLE))
+# Before anything slow or interactive (sam's guided questions, a build): AWS
+# credentials that work and a region, or a message saying what is missing.
+# Sets the shell variable `region` for the rest of the recipe.
+AWS_CHECK = region=$$($(VENV)/bin/python $(ROOT)/scripts/aws-check.py $(ROOT)/samconfig.toml)
 
-.PHONY: help setup venv rust-target nightly build tiny zip size run test miri bench bloat \
-	deploy invoke logs clean distclean build-$(LOGICAL_ID)
+.PHONY: help setup setup-run setup-test setup-deploy rust-target nightly build tiny zip size \
+	run test swap-test bench bloat deploy invoke logs delete clean distclean build-$(LOGICAL_ID) build-StreamFunction
 
 help: ## List the targets.
 	@echo 'make [target] [ARCH=x86_64|arm64] [PROFILE=release|tiny]'
@@ -116,11 +164,20 @@ help: ## List the targets.
 		sed -e 's/\$$(LOGICAL_ID)/$(LOGICAL_ID)/' | \
 		awk -F ':.*## ' '{ printf "  %-26s %s\n", $$1, $$2 }'
 
-setup: ## Install what the project needs (rustup targets, qemu-user, curl, .venv tools); fast when done.
-	@$(ROOT)/scripts/setup.sh
+# Each target installs only what it needs (scripts/setup.sh says what):
+# `make run` gets cargo-lambda alone, `make test` and `make deploy` sam and
+# the AWS CLI too. All of them are fast once done.
+setup: ## Install what every target needs (rustup targets, qemu-user, curl, .venv tools).
+	@ARCH=$(ARCH) $(ROOT)/scripts/setup.sh run test deploy
 
-venv:
-	@$(ROOT)/scripts/setup.sh venv
+setup-run: ## Install what make run needs (a musl target, curl, cargo-lambda in .venv).
+	@ARCH=$(ARCH) $(ROOT)/scripts/setup.sh run
+
+setup-test: ## Install what make test needs (both musl targets, qemu-user, curl, .venv tools).
+	@ARCH=$(ARCH) $(ROOT)/scripts/setup.sh test
+
+setup-deploy: ## Install what make deploy needs (sam and aws in .venv: `. .venv/bin/activate` to use them).
+	@ARCH=$(ARCH) $(ROOT)/scripts/setup.sh deploy
 
 rust-target:
 	@rustup target list --installed | grep -qxF $(TARGET) || rustup target add $(TARGET)
@@ -161,42 +218,44 @@ tiny: ## Build target/<triple>/tiny/bootstrap: nightly, std rebuilt for size, no
 zip: build ## Write bootstrap.zip: one entry, bootstrap, mode 0755, same bytes for the same binary.
 	@$(PYTHON) $(ROOT)/scripts/mkzip.py $(BIN) $(ZIP_OUT)
 
-size: ## Build every build this machine can, print bytes and zip bytes against guards and goals.
-	@$(MAKE) -f $(ROOT)/Makefile build ARCH=x86_64 PROFILE=release
-	@$(MAKE) -f $(ROOT)/Makefile build ARCH=arm64 PROFILE=release
+# The guards are on the runtime itself, so `make size` builds it with the
+# test suite's function (FEATURES=test-function), as the size tests do,
+# whatever src/handler.rs holds. SIZE_FEATURES= measures your own function.
+SIZE_FEATURES ?= test-function
+SIZE_BUILD = $(MAKE) -f $(ROOT)/Makefile build FEATURES=$(SIZE_FEATURES) EXAMPLE=
+size: ## Build every build this machine can (FEATURES=test-function), print bytes and zip bytes against guards and goals.
+	@$(SIZE_BUILD) ARCH=x86_64 PROFILE=release
+	@$(SIZE_BUILD) ARCH=arm64 PROFILE=release
 	@if rustup toolchain list | grep -q '^$(NIGHTLY)'; then \
-		$(MAKE) -f $(ROOT)/Makefile build ARCH=x86_64 PROFILE=tiny && \
-		$(MAKE) -f $(ROOT)/Makefile build ARCH=arm64 PROFILE=tiny; \
+		$(SIZE_BUILD) ARCH=x86_64 PROFILE=tiny && \
+		$(SIZE_BUILD) ARCH=arm64 PROFILE=tiny; \
 	else echo "no '$(NIGHTLY)' toolchain: no tiny builds"; fi
 	@echo
-	@$(PYTHON) $(ROOT)/scripts/size.py $(CARGO_TARGET_DIR)
+	@$(PYTHON) $(ROOT)/scripts/size.py $(CARGO_TARGET_DIR) '$(or $(SIZE_FEATURES),no features)'
 
-run: setup build ## Run the function against cargo lambda's emulator and invoke every event in events/.
-	@BIN=$(BIN) RUNNER=$(if $(filter arm64,$(ARCH)),qemu-aarch64) PORT=$(PORT) \
+run: setup-run build ## Run the function against cargo lambda's emulator and invoke every event in events/ (EXAMPLE=x: examples/x/events/).
+	@BIN=$(BIN) RUNNER=$(if $(filter arm64,$(ARCH)),qemu-aarch64) PORT=$(PORT) EVENTS=$(EVENTS) \
 		$(ROOT)/scripts/run-local.sh
 
 # tests/fake-api is a crate of its own (the tests' Runtime API): its checks
 # and unit tests run beside the package's.
+# Plain `cargo test` is the fast offline loop (unit and protocol tests); the
+# slow and networked suites (tests/packaging.rs, tests/emulator.rs) are
+# #[ignore]d there and run here, with every tool required (BOOTSTRAP_STRICT).
 FAKE_API := --manifest-path $(ROOT)/tests/fake-api/Cargo.toml
-test: setup ## Format check, clippy, then every test, with missing tools as failures.
+test: setup-test ## Format check, clippy, every test (the slow ones too), the swap test; missing tools fail.
 	cd $(ROOT) && $(CARGO) fmt --check && $(CARGO) fmt --check $(FAKE_API)
 	cd $(ROOT) && $(CARGO) clippy --all-targets -- -D warnings
 	cd $(ROOT) && $(CARGO) clippy --all-targets $(FAKE_API) -- -D warnings
 	cd $(ROOT) && $(CARGO) test $(FAKE_API)
-	cd $(ROOT) && BOOTSTRAP_STRICT=1 $(CARGO) test
-	@$(MAKE) --no-print-directory miri
+	cd $(ROOT) && BOOTSTRAP_STRICT=1 $(CARGO) test -- --include-ignored
+	@$(MAKE) -f $(ROOT)/Makefile swap-test
 
-# The allocator is the runtime's one large piece of unsafe code: its tests
-# also run under Miri, which checks every access for undefined behaviour.
-# Miri needs nightly, which `make setup` does not install: without it this
-# says so and passes, like the tiny build's tests.
-miri: ## Run the allocator's tests under Miri (nightly; skipped without it).
-	@if ! rustup toolchain list | grep -q '^$(NIGHTLY)'; then \
-		echo "miri: SKIPPED, no '$(NIGHTLY)' toolchain"; exit 0; fi; \
-	rustup component list --installed --toolchain $(NIGHTLY) | grep -q '^miri' || \
-		rustup component add miri --toolchain $(NIGHTLY); \
-	host=$$(rustc -vV | sed -n 's/^host: //p'); \
-	cd $(ROOT) && rustup run $(NIGHTLY) cargo miri test --quiet --target $$host --bin bootstrap alloc::
+# A user's own function must not be able to turn the runtime's tests red:
+# the protocol suite again, in a copy of the project whose src/handler.rs is
+# examples/typed/handler.rs. Same target directory: no dependency rebuilt.
+swap-test: ## The protocol tests with src/handler.rs replaced by examples/typed/handler.rs (in a copy).
+	CARGO=$(CARGO) CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) BOOTSTRAP_STRICT=1 $(ROOT)/scripts/swap-test.sh
 
 bench: ## Benchmark against the official runtime (bench/).
 	@if [ -x $(ROOT)/bench/run ]; then $(ROOT)/bench/run; \
@@ -208,36 +267,57 @@ bloat: rust-target ## Where the bytes go: largest crates and functions of an uns
 	cd $(ROOT) && PATH=$(CARGO_TARGET_DIR)/tools/bin:$$PATH $(CARGO) bloat --profile bloat --target $(TARGET) -n 40
 
 # sam build's makefile build method runs `make build-<LogicalId>` with
-# ARTIFACTS_DIR set. ARCH and PROFILE come from the environment: make deploy
-# sets ARCH to match the template's Architecture parameter.
+# ARTIFACTS_DIR set, in scripts/sam-build/<Architecture> (see SAM_ARCH above):
+# the template's Architecture picks ARCH. PROFILE, EXAMPLE and FEATURES come
+# from the environment (make deploy passes them).
 build-$(LOGICAL_ID): build ## (sam build) copy the bootstrap into $ARTIFACTS_DIR.
+	@[ -n "$(SAM_ARCH)" ] || { echo "build-$(LOGICAL_ID) is sam build's: run sam build" \
+		"(it runs make in scripts/sam-build/<Architecture> to tell the architecture)" >&2; exit 1; }
 	@[ -n "$${ARTIFACTS_DIR:-}" ] || { echo "ARTIFACTS_DIR is not set: sam build sets it" >&2; exit 1; }
 	install -m 0755 $(BIN) "$$ARTIFACTS_DIR/bootstrap"
 
-deploy: venv rust-target ## sam build + sam deploy (--guided the first time); ARCH=arm64 for Graviton.
-	cd $(ROOT) && ARCH=$(ARCH) PROFILE=$(PROFILE) sam build --build-in-source $(SAM_PARAMETERS)
-	cd $(ROOT) && if grep -qs '^\[default\.deploy\.parameters\]' samconfig.toml; then \
-		sam deploy $(SAM_PARAMETERS); \
+# The stream example's function (template.yaml, StreamExample=true).
+build-StreamFunction: ## (sam build) the bootstrap with examples/stream, into $ARTIFACTS_DIR.
+	@$(MAKE) -f $(ROOT)/Makefile build-$(LOGICAL_ID) EXAMPLE=stream
+
+# ARCH goes to the template (Architecture), which makes sam build the same
+# architecture. The first deploy is guided (stack name, region, S3 bucket;
+# saved to samconfig.toml), with this stack name and region as defaults.
+deploy: setup-deploy ## Check AWS credentials, then sam build + sam deploy (--guided the first time); ARCH=arm64 for Graviton.
+	@$(AWS_CHECK); cd $(ROOT); \
+	echo "sam build $(SAM_PARAMETERS)"; \
+	PROFILE=$(PROFILE) EXAMPLE=$(EXAMPLE) FEATURES='$(FEATURES)' sam build $(SAM_PARAMETERS); \
+	if grep -qs '^\[default\.deploy\.parameters\]' samconfig.toml; then \
+		echo "sam deploy --region $$region $(SAM_PARAMETERS)"; \
+		sam deploy --region "$$region" $(SAM_PARAMETERS); \
 	else \
-		sam deploy --guided $(SAM_PARAMETERS); \
+		echo "sam deploy --guided --stack-name $(STACK) --region $$region $(SAM_PARAMETERS)"; \
+		sam deploy --guided --stack-name $(STACK) --region "$$region" $(SAM_PARAMETERS); \
 	fi
 
-# The flag is AWS CLI v2's (raw JSON in, as v1 always does); the CLI that pip
-# installs into .venv is v1, which refuses the flag and needs none.
-invoke: venv ## Invoke the deployed function with EVENT (default events/1-name.json); print the answer.
-	@fn=$$(aws cloudformation describe-stacks --stack-name $(STACK) --output text \
+delete: setup-deploy ## Delete the deployed stack and its uploaded code (sam delete; asks first).
+	@$(AWS_CHECK); cd $(ROOT); \
+	echo "sam delete --stack-name $(STACK) --region $$region"; \
+	sam delete --stack-name $(STACK) --region "$$region"
+
+# fileb:// hands the event over as raw bytes on both AWS CLI v1 (which pip
+# installs into .venv) and v2 (where file:// or an inline payload would be
+# read as base64 without --cli-binary-format raw-in-base64-out, a flag v1
+# refuses).
+invoke: setup-deploy ## Invoke the deployed function with EVENT (default: the first sample event); print the answer.
+	@$(AWS_CHECK); cd $(ROOT); \
+	fn=$$(aws cloudformation describe-stacks --region "$$region" --stack-name $(STACK) --output text \
 		--query "Stacks[0].Outputs[?OutputKey=='FunctionName'].OutputValue"); \
 	mkdir -p $(CARGO_TARGET_DIR); \
 	answer=$(CARGO_TARGET_DIR)/invoke-answer.json; \
-	format=--cli-binary-format=raw-in-base64-out; \
-	if aws --version 2>&1 | grep -q '^aws-cli/1'; then format=; fi; \
-	echo "aws lambda invoke --function-name $$fn $${format:+$$format }--payload file://$(EVENT) $$answer"; \
-	cd $(ROOT) && aws lambda invoke --function-name "$$fn" $$format \
-		--payload "file://$(EVENT)" --output json "$$answer"; \
+	echo "aws lambda invoke --function-name $$fn --payload fileb://$(EVENT) $$answer"; \
+	aws lambda invoke --region "$$region" --function-name "$$fn" \
+		--payload "fileb://$(EVENT)" --output json "$$answer"; \
 	cat "$$answer"; echo
 
-logs: venv ## Show the deployed function's recent logs (TAIL=1 to follow).
-	cd $(ROOT) && sam logs --stack-name $(STACK) --name $(LOGICAL_ID) $(if $(TAIL),--tail)
+logs: setup-deploy ## Show the deployed function's recent logs (TAIL=1 to follow).
+	@$(AWS_CHECK); cd $(ROOT) && \
+	sam logs --region "$$region" --stack-name $(STACK) --name $(LOGICAL_ID) $(if $(TAIL),--tail)
 
 clean: ## Remove build outputs (target/, bootstrap.zip, .aws-sam/); keeps .venv.
 	cd $(ROOT) && $(CARGO) clean

@@ -3,12 +3,15 @@
 #
 # Starts `cargo lambda watch --only-lambda-apis` (the Runtime API and the
 # invoke API, nothing else) on loopback, starts the bootstrap binary against
-# it, invokes every sample event in events/ the way a caller does, prints the
-# answers, and stops both processes on the way out, failed or not.
+# it, invokes every sample event in EVENTS the way a caller does, prints the
+# answers, and stops both processes on the way out, failed or not. When the
+# function exits (a failed init, a crash), it says so at once and shows the
+# function's log, rather than waiting for answers that will never come.
 #
 # Environment: BIN (the bootstrap to run), RUNNER (e.g. qemu-aarch64 for an
 # arm64 binary; empty to run it directly), PORT (default: a free one),
-# EVENTS (default: events/), LOG_DIR (default: target/run), GREETING.
+# EVENTS (default: events/; `make run EXAMPLE=x`: examples/x/events/),
+# LOG_DIR (default: target/run), GREETING.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,30 +73,59 @@ runner=()
 env "${function_env[@]}" "${runner[@]}" "$BIN" >"$function_log" 2>&1 &
 function_pid=$!
 
+# The function is gone: say so with its log, and stop.
+function_exited() {
+    echo "run: the function exited (log: $function_log):" >&2
+    sed 's/^/  /' "$function_log" >&2
+    exit 1
+}
+
+# Invokes the event file $1 and waits for the answer (at most 30 s), checking
+# meanwhile that the function still runs: the emulator holds an invoke open
+# for as long as no runtime answers it. A function that dies after posting
+# its answer (a panic report, then abort) still gets that answer shown: the
+# emulator gets one second to pass it on.
+invoke() {
+    curl -sS --max-time 30 -o "$answer" -D "$headers" -w '%{http_code}' \
+        -H 'Content-Type: application/json' --data-binary "@$1" \
+        "$base/2015-03-31/functions/_/invocations" >"$status" &
+    local curl_pid=$! grace=0
+    while kill -0 "$curl_pid" 2>/dev/null; do
+        if ! kill -0 "$function_pid" 2>/dev/null && ((++grace > 20)); then
+            kill "$curl_pid" 2>/dev/null || true
+            wait "$curl_pid" 2>/dev/null || true
+            echo "  -> no answer" >&2
+            function_exited
+        fi
+        sleep 0.05
+    done
+    wait "$curl_pid"
+}
+
 failed=0
 answer=$LOG_DIR/answer
 headers=$LOG_DIR/headers
+status=$LOG_DIR/status
+shopt -s nullglob
+events=("$EVENTS"/*)
+shopt -u nullglob
+((${#events[@]})) || { echo "run: no events in $EVENTS" >&2; exit 1; }
 echo
-for event in "$EVENTS"/*; do
+for event in "${events[@]}"; do
     [[ -f $event ]] || continue
     printf '%s  %s\n' "${event#"$ROOT"/}" "$(head -c 200 "$event")"
-    if ! code=$(curl -sS --max-time 30 -o "$answer" -D "$headers" -w '%{http_code}' \
-        -H 'Content-Type: application/json' --data-binary "@$event" \
-        "$base/2015-03-31/functions/_/invocations"); then
+    if ! invoke "$event"; then
         echo "  -> no answer" >&2
         failed=1
         continue
     fi
+    code=$(cat "$status")
     # A function error is an answer too: cargo lambda gives it status 500
     # (real Lambda: 200 with X-Amz-Function-Error: Unhandled).
     kind=$(grep -i '^x-amz-function-error:' "$headers" | tr -d '\r' | cut -d' ' -f2- || true)
     printf '  -> %s%s %s\n\n' "$code" "${kind:+ (function error: $kind)}" "$(cat "$answer")"
     [[ $code == 200 || $code == 500 ]] || failed=1
-    if ! kill -0 "$function_pid" 2>/dev/null; then
-        echo "run: the function exited:" >&2
-        cat "$function_log" >&2
-        exit 1
-    fi
+    kill -0 "$function_pid" 2>/dev/null || function_exited
 done
 
 if [[ -s $function_log ]]; then

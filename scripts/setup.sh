@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
-# Installs what the project's make targets and tests need, and nothing that
-# is already there: run it as often as you like (`make setup` does).
+# Installs what one make target needs, and nothing that is already there: run
+# it as often as you like (every make target that needs tools does).
 #
-#   setup.sh [rust] [system] [venv]     (no argument: all three)
+#   setup.sh [run] [test] [deploy]     (no argument: all three, `make setup`)
 #
-# rust    rustup targets x86_64- and aarch64-unknown-linux-musl for the
-#         project's toolchain; with a nightly toolchain installed, its
-#         rust-src and x86_64 musl target too (for `make tiny`) and miri
-#         (`make miri`). A nightly toolchain itself is not installed: `make
-#         tiny` and `make miri` are optional.
-# system  Debian packages: qemu-user (runs the arm64 binary here), curl
-#         (`make run`), python3-venv; `apt-get update` only when one is missing.
-# venv    .venv (git-ignored) with the pinned cargo-lambda, aws-sam-cli and
-#         awscli of scripts/requirements.txt; reinstalled when the pins change.
+# run     `make run`: the musl target for ARCH (default x86_64); curl and
+#         python3-venv, and qemu-user only for ARCH=arm64; .venv with
+#         cargo-lambda alone (scripts/requirements-run.txt, installed without
+#         its dependencies: its one dependency, the 411 MB `ziglang`, serves
+#         only `cargo lambda build`, and `cargo lambda watch` runs without it).
+# test    `make test`: both musl targets; with a nightly toolchain installed,
+#         its rust-src and x86_64 musl target (`make tiny`); qemu-user, curl,
+#         python3-venv; .venv with cargo-lambda (as for run), aws-sam-cli and
+#         awscli (scripts/requirements-deploy.txt: the tests build with sam
+#         and check the deploy path). A nightly toolchain itself is not
+#         installed: `make tiny` is optional.
+# deploy  `make deploy` (and invoke, logs, delete): the musl target for ARCH;
+#         python3-venv; .venv with aws-sam-cli and awscli.
+#
+# Each requirements file is installed once and again only when it changes
+# (a copy of it in .venv marks it done).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NIGHTLY=${NIGHTLY:-nightly}
-MUSL_TARGETS=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
+ARCH=${ARCH:-x86_64}
 
 say() { printf 'setup: %s\n' "$*"; }
+
+triple() {
+    case $1 in
+    x86_64) echo x86_64-unknown-linux-musl ;;
+    arm64) echo aarch64-unknown-linux-musl ;;
+    *)
+        say "ARCH must be x86_64 or arm64, not '$1'" >&2
+        return 1
+        ;;
+    esac
+}
 
 # Prints the names in "$@" that are not lines of stdin.
 missing_from() {
@@ -31,19 +49,24 @@ missing_from() {
     done
 }
 
-rust() {
+# rustup targets "$@" for the project's toolchain.
+rust_targets() {
     if ! command -v rustup >/dev/null; then
-        say "rustup not found: install it (https://rustup.rs) and run make setup again" >&2
+        say "rustup not found: install it (https://rustup.rs) and run make again" >&2
         return 1
     fi
     cd "$ROOT"
     local missing
-    missing=$(rustup target list --installed | missing_from "${MUSL_TARGETS[@]}")
+    missing=$(rustup target list --installed | missing_from "$@")
     if [[ -n $missing ]]; then
-        say "rustup target add" $missing
+        say "rustup target add ${missing//$'\n'/ }"
         # shellcheck disable=SC2086
         rustup target add $missing
     fi
+}
+
+# What `make tiny` needs of a nightly toolchain, when there is one.
+nightly_parts() {
     if ! rustup toolchain list | grep -q "^$NIGHTLY"; then
         say "no '$NIGHTLY' toolchain: make tiny is unavailable (optional)"
         return 0
@@ -51,10 +74,6 @@ rust() {
     if ! rustup component list --installed --toolchain "$NIGHTLY" | grep -q '^rust-src'; then
         say "rustup component add rust-src --toolchain $NIGHTLY"
         rustup component add rust-src --toolchain "$NIGHTLY"
-    fi
-    if ! rustup component list --installed --toolchain "$NIGHTLY" | grep -q '^miri'; then
-        say "rustup component add miri --toolchain $NIGHTLY"
-        rustup component add miri --toolchain "$NIGHTLY"
     fi
     # aarch64's musl std is not published for every nightly; `make tiny
     # ARCH=arm64` borrows the stable toolchain's musl objects instead.
@@ -64,14 +83,19 @@ rust() {
     fi
 }
 
+# Debian packages for the commands "$@" (command:package pairs), with one
+# `apt-get update` and only when one is missing. python3-venv is checked by
+# what it provides (ensurepip), not by a command.
 system() {
-    local need=()
-    command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
-    command -v curl >/dev/null || need+=(curl)
-    command -v python3 >/dev/null || need+=(python3)
-    if command -v python3 >/dev/null && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-        need+=(python3-venv)
-    fi
+    local need=() pair
+    for pair in "$@"; do
+        if [[ $pair == python3-venv ]]; then
+            command -v python3 >/dev/null || need+=(python3)
+            python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+        else
+            command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+        fi
+    done
     ((${#need[@]})) || return 0
     if ! command -v apt-get >/dev/null; then
         say "missing ${need[*]}: install them with your package manager" >&2
@@ -85,9 +109,11 @@ system() {
         apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
+# .venv with scripts/requirements-$1.txt; "$2" is an extra pip flag
+# (--no-deps for cargo-lambda).
 venv() {
-    local venv="$ROOT/.venv" pins="$ROOT/scripts/requirements.txt"
-    local stamp="$venv/.installed-requirements.txt"
+    local venv="$ROOT/.venv" pins="$ROOT/scripts/requirements-$1.txt"
+    local stamp="$venv/.installed-requirements-$1.txt"
     if [[ -f $stamp ]] && cmp -s "$stamp" "$pins"; then
         return 0
     fi
@@ -95,17 +121,44 @@ venv() {
         say "python3 -m venv .venv"
         python3 -m venv "$venv"
     fi
-    say "pip install -r scripts/requirements.txt into .venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pins"
+    say "pip install ${2:+$2 }-r scripts/requirements-$1.txt into .venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ${2:+"$2"} -r "$pins"
     cp "$pins" "$stamp"
 }
 
-(($#)) || set -- rust system venv
-for step in "$@"; do
-    case $step in
-    rust | system | venv) "$step" ;;
+for_run() {
+    local target
+    target=$(triple "$ARCH")
+    rust_targets "$target"
+    local qemu=()
+    [[ $ARCH != arm64 ]] || qemu=(qemu-aarch64:qemu-user)
+    system curl:curl python3-venv "${qemu[@]}"
+    venv run --no-deps
+}
+
+for_test() {
+    rust_targets x86_64-unknown-linux-musl aarch64-unknown-linux-musl
+    nightly_parts
+    system qemu-aarch64:qemu-user curl:curl python3-venv
+    venv run --no-deps
+    venv deploy
+}
+
+for_deploy() {
+    local target
+    target=$(triple "$ARCH")
+    rust_targets "$target"
+    system python3-venv
+    venv deploy
+}
+
+# Named for_*: `test` would shadow the shell builtin.
+(($#)) || set -- run test deploy
+for purpose in "$@"; do
+    case $purpose in
+    run | test | deploy) "for_$purpose" ;;
     *)
-        say "unknown step '$step' (rust, system, venv)" >&2
+        say "unknown purpose '$purpose' (run, test, deploy)" >&2
         exit 2
         ;;
     esac

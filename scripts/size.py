@@ -2,7 +2,11 @@
 """Print the size table: binary and zip bytes of each build, next to its
 guard (what the tests enforce) and its goal.
 
-    size.py TARGET_DIR
+    size.py TARGET_DIR [FEATURES]
+
+The guards are on the runtime itself: `make size` and the size tests build
+it with the test suite's function (FEATURES=test-function), so whatever
+src/handler.rs holds does not count. FEATURES only labels the table.
 
 Builds that are not there (say, `tiny` without a nightly toolchain) get a
 line saying so. The exit status is 1 when a build is over its guard.
@@ -18,12 +22,14 @@ from mkzip import zip_size  # noqa: E402
 # static musl, size-tuned like ours: measured for issue 3 on this machine.
 OFFICIAL = 930_624
 
-# (profile, arch, target triple, guard, goal)
+# (profile, arch, target triple, guard, goal). tests/packaging.rs holds the
+# same numbers. Guards: a few percent over the test-function builds of this
+# round. Goals: this round's budget for the shipped build (not met yet).
 BUILDS = [
-    ("release", "x86_64", "x86_64-unknown-linux-musl", 720_000, 650_000),
-    ("release", "arm64", "aarch64-unknown-linux-musl", 720_000, 650_000),
-    ("tiny", "x86_64", "x86_64-unknown-linux-musl", 360_000, 280_000),
-    ("tiny", "arm64", "aarch64-unknown-linux-musl", 360_000, 280_000),
+    ("release", "x86_64", "x86_64-unknown-linux-musl", 650_000, 560_000),
+    ("release", "arm64", "aarch64-unknown-linux-musl", 590_000, 560_000),
+    ("tiny", "x86_64", "x86_64-unknown-linux-musl", 296_000, 230_000),
+    ("tiny", "arm64", "aarch64-unknown-linux-musl", 282_000, 230_000),
 ]
 
 
@@ -32,10 +38,12 @@ def n(value):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: size.py TARGET_DIR\n")
+    if len(argv) not in (2, 3):
+        sys.stderr.write("usage: size.py TARGET_DIR [FEATURES]\n")
         return 2
     target_dir = argv[1]
+    if len(argv) == 3:
+        print(f"builds with features: {argv[2]}")
     head = ("build", "bytes", "zip bytes", "guard", "goal", "x official", "")
     rows = [head]
     over = False
