@@ -1,7 +1,11 @@
 //! The Runtime API side of every measurement, on the in-repo fake API
 //! (`tests/fake-api`): serve `n` invocations of one small JSON event with every
 //! `Lambda-Runtime-*` header, then answer `/next` with 500, on which a correct
-//! runtime exits. This module scripts it and sums up what it recorded.
+//! runtime exits. For a runtime with several workers (Lambda Managed
+//! Instances) the script instead makes `/next` polls wait, so that the runner
+//! can see every worker polling before it hands out the invocations and end
+//! the run once all are answered. This module scripts it and sums up what it
+//! recorded.
 
 use fake_api::{Invocation, Request, Route, Script, Server};
 use std::io;
@@ -19,7 +23,12 @@ pub fn request_id(k: usize) -> String {
 /// trace id, content type) plus the optional ones, with values the official
 /// runtime parses (it deserializes the JSON ones).
 pub fn invocation(k: usize) -> Invocation {
-    Invocation::new(&request_id(k), EVENT)
+    invocation_of(k, EVENT)
+}
+
+/// Invocation `k` (headers as [`invocation`]) carrying `event`.
+pub fn invocation_of(k: usize, event: &str) -> Invocation {
+    Invocation::new(&request_id(k), event)
         // Fixed, far ahead: every invocation parses the same digits.
         .header("Lambda-Runtime-Deadline-Ms", "4102444800000")
         .header(
@@ -71,6 +80,21 @@ pub fn big_event() -> String {
     event
 }
 
+/// How long each invocation of the concurrency check sleeps in the handler.
+pub const SLEEP_MS: u64 = 100;
+
+/// The event of the concurrency check: the handler sleeps [`SLEEP_MS`], so N
+/// of them take about that long on N workers, and N times it on one.
+pub fn sleep_event() -> String {
+    format!(r#"{{"sleep_ms":{SLEEP_MS}}}"#)
+}
+
+/// A server with nothing queued whose `/next` polls wait: invocations are
+/// pushed once the runtime's workers poll, and [`Server::finish`] ends it.
+pub fn serve_waiting() -> io::Result<Server> {
+    Server::start(Script::new().wait_when_empty())
+}
+
 /// Like [`serve`], but the first invocation carries [`big_event`].
 pub fn serve_big_first(n: usize) -> io::Result<Server> {
     let first = Invocation::new(&request_id(0), big_event());
@@ -95,6 +119,11 @@ pub struct Tally {
     pub others: usize,
     /// Served ids not answered exactly once.
     pub unanswered: usize,
+    /// Most invocations served and not yet answered at any moment, in the
+    /// order the API decided its answers.
+    pub max_in_flight: usize,
+    /// Arrival of the last `/response` or `/error` for an invocation.
+    pub last_answer: Option<Instant>,
     pub connections: usize,
     pub first_response: Option<Vec<u8>>,
 }
@@ -103,6 +132,7 @@ pub fn tally(requests: &[Request]) -> Tally {
     let mut t = Tally::default();
     let mut ids: Vec<&str> = Vec::new();
     let mut answers: Vec<&str> = Vec::new();
+    let mut in_flight = 0usize;
     for r in requests {
         t.connections = t.connections.max(r.conn + 1);
         match r.route() {
@@ -111,6 +141,8 @@ pub fn tally(requests: &[Request]) -> Tally {
                     t.first_next.get_or_insert(r.at);
                     t.served += 1;
                     ids.push(id);
+                    in_flight += 1;
+                    t.max_in_flight = t.max_in_flight.max(in_flight);
                 }
                 None if t.end_next.is_none() => {
                     t.first_next.get_or_insert(r.at);
@@ -124,8 +156,15 @@ pub fn tally(requests: &[Request]) -> Tally {
                 if t.first_response.is_none() {
                     t.first_response = Some(r.body.clone());
                 }
+                in_flight = in_flight.saturating_sub(1);
+                t.last_answer = Some(r.at);
             }
-            Route::Error(_) | Route::InitError => t.errors += 1,
+            Route::Error(_) => {
+                t.errors += 1;
+                in_flight = in_flight.saturating_sub(1);
+                t.last_answer = Some(r.at);
+            }
+            Route::InitError => t.errors += 1,
             Route::Other => t.others += 1,
         }
     }
@@ -152,6 +191,25 @@ pub fn wait_end(server: &Server, n: usize, timeout: Duration) -> bool {
         }
         if left.is_zero() {
             return false;
+        }
+        want = requests.len() + 1;
+    }
+}
+
+/// Waits until `n` invocations were answered (a `/response` or `/error` each),
+/// for a server whose polls wait ([`serve_waiting`]); returns the tally then,
+/// or at the timeout.
+pub fn wait_answered(server: &Server, n: usize, timeout: Duration) -> Tally {
+    // A correct runtime has made 2n requests by then (a poll is recorded
+    // when it is answered, not while it waits).
+    let deadline = Instant::now() + timeout;
+    let mut want = 2 * n;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let requests = server.wait_for_requests(want, left);
+        let t = tally(&requests);
+        if t.responses + t.errors >= n || left.is_zero() {
+            return t;
         }
         want = requests.len() + 1;
     }

@@ -3,19 +3,23 @@
 //! Usage (from anywhere; `bench/run` is the entry point):
 //!   bench/run          full benchmark: builds, measures, prints the table,
 //!                      writes docs/bench.md and docs/bench.svg
-//!   bench/run --ci     our release build only: size, instructions per
-//!                      invocation, start-up instructions, system calls per
-//!                      invocation; no peers, no timing, no files written;
-//!                      exits non-zero if a deterministic goal is broken
+//!   bench/run --ci     our build with the `test-function` feature only (so
+//!                      that what a user puts in src/handler.rs cannot turn
+//!                      CI red): size, instructions per invocation, start-up
+//!                      instructions, system calls per invocation; no peers,
+//!                      no timing, no files written; exits non-zero if a gate
+//!                      is broken
 //!   --quick            fewer rounds (for trying the bench itself)
 //!   --no-build         measure the binaries as they are
 //!   --no-docs          print the table only
-//!   --only a,b         measure only these (release, tiny, official, blog)
+//!   --only a,b         measure only these (release, tiny, official, blog,
+//!                      test-function, official-concurrent)
 //!   --profile BIN [N]  for finding where the cost goes: run BIN (best an
 //!                      unstripped build) under callgrind for 0 and N
 //!                      invocations (default 1000) and under `strace -f` for 3,
 //!                      leaving the outputs in bench/out for callgrind_annotate
 
+mod concurrent;
 mod driver;
 mod proc;
 mod report;
@@ -52,6 +56,27 @@ pub struct Figures {
     pub answer: Option<String>,
     /// The last line it printed, after the 500.
     pub last_words: Option<String>,
+    /// Lambda Managed Instances figures, one per worker count.
+    pub conc: Vec<Conc>,
+}
+
+/// One runtime's figures with `AWS_LAMBDA_MAX_CONCURRENCY = n`.
+#[derive(Default, Clone)]
+pub struct Conc {
+    pub n: usize,
+    /// Why this worker count was not measured, if it wasn't.
+    pub skip: Option<String>,
+    /// Exec until all n workers poll, then the exit.
+    pub startup_instr: Option<f64>,
+    pub peak_kib: Option<f64>,
+    /// Threads of the process at the peak reading.
+    pub threads: Option<u64>,
+    pub rate: Option<f64>,
+    /// Most invocations in flight at once over the throughput runs.
+    pub in_flight: Option<usize>,
+    /// n invocations that each sleep [`driver::SLEEP_MS`]: from queueing them
+    /// to the last answer, in milliseconds.
+    pub sleep_ms: Option<f64>,
 }
 
 /// One binary under test.
@@ -64,7 +89,22 @@ pub struct Runtime {
     /// Built before the last change to the source (the `tiny` build, which
     /// the bench does not build itself).
     pub stale: bool,
+    /// Measured only with several workers (the Managed Instances table),
+    /// not in the one-at-a-time table.
+    pub concurrent: bool,
     pub figures: Figures,
+}
+
+impl Runtime {
+    /// Measured in the one-at-a-time table.
+    fn single(&self) -> bool {
+        self.skip.is_none() && !self.concurrent
+    }
+
+    /// Measured in the Managed Instances table.
+    fn multi(&self) -> bool {
+        self.skip.is_none() && self.concurrent
+    }
 }
 
 pub struct Options {
@@ -88,7 +128,19 @@ struct Plan {
     reps: usize,
     /// Runs of the memory measurement (mean).
     peak_runs: usize,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` values of the Managed Instances table.
+    workers: &'static [usize],
+    /// Its throughput runs (median) of so many invocations, its memory runs
+    /// (mean) of so many, and its start-up repeats (median).
+    conc_rate_runs: usize,
+    conc_rate_n: usize,
+    conc_peak_runs: usize,
+    conc_peak_n: usize,
+    conc_reps: usize,
 }
+
+/// Lambda Managed Instances: the worker counts measured.
+const WORKERS: &[usize] = &[8, 64];
 
 fn main() -> ExitCode {
     let mut opts = Options {
@@ -130,7 +182,7 @@ fn main() -> ExitCode {
             "--no-build" => opts.build = false,
             "--no-docs" => opts.docs = false,
             "-h" | "--help" => {
-                println!("usage: bench/run [--ci] [--quick] [--no-build] [--no-docs] [--only release,tiny,official,blog]");
+                println!("usage: bench/run [--ci] [--quick] [--no-build] [--no-docs] [--only release,tiny,official,blog,test-function,official-concurrent]");
                 return ExitCode::SUCCESS;
             }
             other => {
@@ -170,6 +222,12 @@ fn bench(opts: &Options) -> Result<bool, String> {
             rate_n: 2_000,
             reps: 1,
             peak_runs: 3,
+            workers: WORKERS,
+            conc_rate_runs: 2,
+            conc_rate_n: 2_000,
+            conc_peak_runs: 2,
+            conc_peak_n: 2_000,
+            conc_reps: 1,
         }
     } else if opts.ci {
         Plan {
@@ -181,6 +239,12 @@ fn bench(opts: &Options) -> Result<bool, String> {
             rate_n: 0,
             reps: 1,
             peak_runs: 0,
+            workers: &[],
+            conc_rate_runs: 0,
+            conc_rate_n: 0,
+            conc_peak_runs: 0,
+            conc_peak_n: 0,
+            conc_reps: 0,
         }
     } else {
         Plan {
@@ -192,6 +256,12 @@ fn bench(opts: &Options) -> Result<bool, String> {
             rate_n: 5_000,
             reps: 3,
             peak_runs: 9,
+            workers: WORKERS,
+            conc_rate_runs: 7,
+            conc_rate_n: 10_000,
+            conc_peak_runs: 5,
+            conc_peak_n: 2_000,
+            conc_reps: 3,
         }
     };
 
@@ -202,13 +272,16 @@ fn bench(opts: &Options) -> Result<bool, String> {
         Vec::new()
     };
 
-    for rt in runtimes.iter_mut().filter(|r| r.skip.is_none()) {
+    for rt in runtimes.iter_mut().filter(|r| r.single()) {
         sanity(rt, &out);
     }
-    for rt in runtimes.iter_mut().filter(|r| r.skip.is_none()) {
+    for rt in runtimes.iter_mut().filter(|r| r.multi()) {
+        concurrent::sanity(rt, &out, plan.workers);
+    }
+    for rt in runtimes.iter_mut().filter(|r| r.single()) {
         sizes(rt, &out)?;
     }
-    for rt in runtimes.iter_mut().filter(|r| r.skip.is_none()) {
+    for rt in runtimes.iter_mut().filter(|r| r.single()) {
         if let Err(e) = instructions(rt, &out, &plan) {
             say(format!("{}: instructions not measured: {e}", rt.label));
         }
@@ -218,7 +291,11 @@ fn bench(opts: &Options) -> Result<bool, String> {
     }
     let mut priority = "normal priority";
     if !opts.ci {
-        for rt in runtimes.iter_mut().filter(|r| r.skip.is_none()) {
+        for rt in runtimes.iter_mut().filter(|r| r.multi()) {
+            concurrent::startup(rt, &out, &plan);
+            concurrent::peak(rt, &out, &plan);
+        }
+        for rt in runtimes.iter_mut().filter(|r| r.single()) {
             if let Err(e) = peak(rt, &out, &plan) {
                 say(format!("{}: peak memory not measured: {e}", rt.label));
             }
@@ -232,18 +309,25 @@ fn bench(opts: &Options) -> Result<bool, String> {
         // Only for the timed runs: the rest counts, and need not crowd out other work.
         priority = setup::raise_priority();
         timing(&mut runtimes, &out, &plan);
+        concurrent::timing(&mut runtimes, &out, &plan);
     }
 
     let elapsed = started.elapsed();
     let context = setup::context(&root, &runtimes, &builds, elapsed, &plan_text(&plan, priority));
     let table = report::table(&runtimes, opts.ci);
-    println!("\n{table}");
+    if !table.is_empty() {
+        println!("\n{table}");
+    }
     let ok = if opts.ci {
         report::ci_verdict(&runtimes)
     } else {
+        let conc = report::conc_table(&runtimes, plan.workers);
+        if !conc.is_empty() {
+            println!("{conc}");
+        }
         println!("{}", report::goals(&runtimes).text);
         if opts.docs {
-            report::write_docs(&root, &runtimes, &table, &context)?;
+            report::write_docs(&root, &runtimes, &table, &conc, &context)?;
             say("wrote docs/bench.md and docs/bench.svg");
         }
         true
@@ -286,6 +370,8 @@ fn plan_text(p: &Plan, priority: &str) -> String {
          median of {} repeats; peak memory: VmHWM after {} invocations, mean of {} runs; 5 MB event: \
          VmHWM and VmRSS {AFTER_BIG} invocations after it, mean of {} runs; start: median of {} \
          spawns per runtime, interleaved; throughput: median of {} runs of {} invocations, interleaved; \
+         Managed Instances (N = {}): start-up median of {} repeats, peak memory after {} invocations \
+         mean of {} runs, throughput median of {} runs of {} invocations, interleaved; \
          runner and runtimes at {priority}",
         p.n1,
         p.n2,
@@ -295,7 +381,17 @@ fn plan_text(p: &Plan, priority: &str) -> String {
         p.peak_runs.min(BIG_RUNS),
         p.spawns,
         p.rate_runs,
-        p.rate_n
+        p.rate_n,
+        p.workers
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        p.conc_reps,
+        p.conc_peak_n,
+        p.conc_peak_runs,
+        p.conc_rate_runs,
+        p.conc_rate_n
     )
 }
 
@@ -357,6 +453,22 @@ fn last_words(log: &Path) -> Option<String> {
             format!("{}127.0.0.1:PORT{}", &line[..at], &rest[port_end..])
         }
         None => line.to_owned(),
+    };
+    // Nor the time of the line (a log line's leading timestamp, or a JSON
+    // line's "timestamp" field).
+    let line = match line.split_once('\t') {
+        Some((stamp, rest)) if stamp.starts_with("20") && stamp.ends_with('Z') => rest.to_owned(),
+        _ => line,
+    };
+    let line = match line.find(r#""timestamp":""#) {
+        Some(at) => {
+            let value = at + r#""timestamp":""#.len();
+            match line[value..].find('"') {
+                Some(len) => format!("{}TIME{}", &line[..value], &line[value + len..]),
+                None => line,
+            }
+        }
+        None => line,
     };
     Some(line.chars().take(160).collect())
 }
@@ -533,9 +645,7 @@ fn median(v: &mut [f64]) -> Option<f64> {
 /// Wall-clock figures, runtimes interleaved A B C A B C so that drift in the
 /// machine's load falls on all of them alike.
 fn timing(runtimes: &mut [Runtime], out: &Path, plan: &Plan) {
-    let live: Vec<usize> = (0..runtimes.len())
-        .filter(|&i| runtimes[i].skip.is_none())
-        .collect();
+    let live: Vec<usize> = (0..runtimes.len()).filter(|&i| runtimes[i].single()).collect();
     let mut starts: Vec<Vec<f64>> = vec![Vec::new(); runtimes.len()];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); runtimes.len()];
     say(format!(

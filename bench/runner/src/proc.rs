@@ -1,5 +1,7 @@
 //! Running one runtime binary against the fake API, natively or under
-//! callgrind or strace, and ending it robustly whatever it does after the 500.
+//! callgrind or strace, one invocation at a time or with several workers
+//! (`AWS_LAMBDA_MAX_CONCURRENCY`), and ending it robustly whatever it does
+//! after the 500.
 
 use crate::driver::{self, Tally};
 use std::fs::{self, File, OpenOptions};
@@ -60,6 +62,8 @@ pub struct Run {
     pub spawned: Instant,
     /// Read while the process was alive (when asked for).
     pub memory: Option<Memory>,
+    /// When the invocations of a [`run_workers`] run were queued.
+    pub pushed: Option<Instant>,
 }
 
 impl Run {
@@ -77,6 +81,20 @@ impl Run {
             .duration_since(self.tally.first_next?)
             .as_secs_f64();
         (secs > 0.0).then(|| self.tally.served as f64 / secs)
+    }
+
+    /// For [`run_workers`]: from queueing the invocations to the last answer,
+    /// in milliseconds.
+    pub fn answered_ms(&self) -> Option<f64> {
+        let secs = self.tally.last_answer?.duration_since(self.pushed?).as_secs_f64();
+        Some(secs * 1e3)
+    }
+
+    /// For [`run_workers`]: invocations answered per second, from queueing
+    /// them to the last answer.
+    pub fn answered_rate(&self) -> Option<f64> {
+        let ms = self.answered_ms()?;
+        (ms > 0.0).then(|| self.tally.responses as f64 * 1e3 / ms)
     }
 }
 
@@ -140,6 +158,8 @@ pub struct Memory {
     pub file: u64,
     /// `VmRSS`: the resident set now.
     pub now: u64,
+    /// `Threads`: the process's threads now.
+    pub threads: u64,
 }
 
 fn memory(pid: u32) -> Option<Memory> {
@@ -153,6 +173,7 @@ fn memory(pid: u32) -> Option<Memory> {
         anon: field("RssAnon:").unwrap_or(0),
         file: field("RssFile:").unwrap_or(0),
         now: field("VmRSS:").unwrap_or(0),
+        threads: field("Threads:").unwrap_or(0),
     })
 }
 
@@ -175,15 +196,18 @@ pub fn run(bin: &Path, wrap: &Wrap, n: usize, peak_at: Option<usize>, log: &Path
     run_on(server, bin, wrap, n, peak_at, log)
 }
 
-/// [`run`] on a server already scripted for `n` invocations.
-pub fn run_on(
-    server: fake_api::Server,
-    bin: &Path,
-    wrap: &Wrap,
-    n: usize,
-    peak_at: Option<usize>,
-    log: &Path,
-) -> Result<Run, String> {
+/// A runtime process being served, and where its output goes.
+struct Spawned {
+    child: Child,
+    /// Just before `spawn`.
+    at: Instant,
+    /// Length of the log before this run: its own lines follow.
+    log_start: u64,
+}
+
+/// Starts `bin` (under `wrap`) with Lambda's environment and the API at
+/// `api`; `workers` sets `AWS_LAMBDA_MAX_CONCURRENCY`.
+fn spawn(bin: &Path, wrap: &Wrap, api: &str, workers: Option<usize>, log: &Path) -> Result<Spawned, String> {
     let mut cmd = match wrap {
         Wrap::Native => Command::new(bin),
         Wrap::Callgrind(out) => {
@@ -210,7 +234,10 @@ pub fn run_on(
             c
         }
     };
-    lambda_env(&mut cmd, &server.addr());
+    lambda_env(&mut cmd, api);
+    if let Some(n) = workers {
+        cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string());
+    }
     let out = OpenOptions::new()
         .create(true)
         .append(true)
@@ -220,18 +247,73 @@ pub fn run_on(
     cmd.stdin(Stdio::null())
         .stdout(out.try_clone().map_err(|e| e.to_string())?)
         .stderr(out);
-
-    let slow = wrap.slow();
     // Have the whole binary in the page cache, as after a cold start's
     // download: which of its pages the kernel maps at a fault (and so the
     // resident set and the start time) must not depend on what the machine
     // evicted meanwhile.
     let _ = fs::read(bin);
-    let spawned = Instant::now();
-    let mut child = cmd
+    let at = Instant::now();
+    let child = cmd
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    let timeout = Duration::from_secs(if slow { 300 } else { 60 });
+    Ok(Spawned { child, at, log_start })
+}
+
+/// Waits for a runtime that was told to end (the API's 500). A correct
+/// runtime exits promptly; give one that does not a grace period, then
+/// SIGTERM (so that valgrind and strace still write their results: under
+/// strace it goes to the traced runtime, not to strace), then SIGKILL.
+/// Returns the status and whether the runner had to stop it.
+fn stop(child: &mut Child, wrap: &Wrap) -> Result<(ExitStatus, bool), String> {
+    let grace = Duration::from_secs(if wrap.slow() { 15 } else { 3 });
+    if let Some(status) = wait_until(child, Instant::now() + grace).map_err(|e| e.to_string())? {
+        return Ok((status, false));
+    }
+    let targets = match wrap {
+        Wrap::Strace(_) | Wrap::Trace(_) => children(child.id()),
+        _ => vec![child.id()],
+    };
+    for pid in targets {
+        unsafe { kill(pid as i32, SIGTERM) };
+    }
+    let status =
+        match wait_until(child, Instant::now() + Duration::from_secs(10)).map_err(|e| e.to_string())? {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                child.wait().map_err(|e| e.to_string())?
+            }
+        };
+    Ok((status, true))
+}
+
+fn ending(status: ExitStatus, killed: bool, tally: &Tally) -> Ending {
+    if killed {
+        Ending::Killed {
+            nexts_after_end: tally.nexts_after_end,
+        }
+    } else if let Some(code) = status.code() {
+        Ending::Exited(code)
+    } else {
+        Ending::Signaled(status.signal().unwrap_or(0))
+    }
+}
+
+/// [`run`] on a server already scripted for `n` invocations.
+pub fn run_on(
+    server: fake_api::Server,
+    bin: &Path,
+    wrap: &Wrap,
+    n: usize,
+    peak_at: Option<usize>,
+    log: &Path,
+) -> Result<Run, String> {
+    let Spawned {
+        mut child,
+        at: spawned,
+        log_start,
+    } = spawn(bin, wrap, &server.addr(), None, log)?;
+    let timeout = Duration::from_secs(if wrap.slow() { 300 } else { 60 });
 
     let mut mem = None;
     if let Some(k) = peak_at {
@@ -266,34 +348,7 @@ pub fn run_on(
     }
 
     let reached_end = driver::wait_end(&server, n, timeout);
-    // A correct runtime exits promptly on the 500; give one that does not a
-    // grace period, then SIGTERM (so that valgrind and strace still write
-    // their results: under strace it goes to the traced runtime, not to
-    // strace), then SIGKILL.
-    let grace = Duration::from_secs(if slow { 15 } else { 3 });
-    let mut killed = false;
-    let status = match wait_until(&mut child, Instant::now() + grace).map_err(|e| e.to_string())? {
-        Some(status) => status,
-        None => {
-            killed = true;
-            let targets = match wrap {
-                Wrap::Strace(_) | Wrap::Trace(_) => children(child.id()),
-                _ => vec![child.id()],
-            };
-            for pid in targets {
-                unsafe { kill(pid as i32, SIGTERM) };
-            }
-            match wait_until(&mut child, Instant::now() + Duration::from_secs(10))
-                .map_err(|e| e.to_string())?
-            {
-                Some(status) => status,
-                None => {
-                    let _ = child.kill();
-                    child.wait().map_err(|e| e.to_string())?
-                }
-            }
-        }
-    };
+    let (status, killed) = stop(&mut child, wrap)?;
     server.wait_idle(Duration::from_secs(2));
     let tally = driver::tally(&server.requests());
     if !reached_end {
@@ -306,20 +361,118 @@ pub fn run_on(
             log_tail(log, log_start)
         ));
     }
-    let ending = if killed {
-        Ending::Killed {
-            nexts_after_end: tally.nexts_after_end,
-        }
-    } else if let Some(code) = status.code() {
-        Ending::Exited(code)
-    } else {
-        Ending::Signaled(status.signal().unwrap_or(0))
-    };
     Ok(Run {
+        ending: ending(status, killed, &tally),
         tally,
-        ending,
         spawned,
         memory: mem,
+        pushed: None,
+    })
+}
+
+/// Waits until `n` `/next` polls wait at once; gives up early when the
+/// process has ended. Returns the most polls seen waiting.
+fn wait_polls(server: &fake_api::Server, child: &mut Child, n: usize, timeout: Duration) -> usize {
+    let deadline = Instant::now() + timeout;
+    let mut most = 0;
+    loop {
+        let now = server.waiting_polls();
+        most = most.max(now);
+        if now >= n || Instant::now() >= deadline || !matches!(child.try_wait(), Ok(None)) {
+            return most;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A Lambda Managed Instances run: `bin` with `AWS_LAMBDA_MAX_CONCURRENCY =
+/// workers`. Once `workers` `/next` polls wait at once (every worker is up and
+/// free; init is over), all of `events` are queued, so that a poll finds an
+/// invocation as soon as a worker is free, as with `workers` callers that
+/// never pause: the runtime's workers, not the driver, bound what is in flight
+/// (the tally shows the most at once). Once every event is answered and the
+/// workers poll again, memory is read (when asked for); then the API answers
+/// the polls 500 and the runtime should exit. With no events this measures
+/// start-up: exec until every worker polls, then the exit.
+pub fn run_workers(
+    bin: &Path,
+    wrap: &Wrap,
+    workers: usize,
+    events: Vec<fake_api::Invocation>,
+    read_memory: bool,
+    log: &Path,
+) -> Result<Run, String> {
+    let server = driver::serve_waiting().map_err(|e| format!("fake API: {e}"))?;
+    let n = events.len();
+    let Spawned {
+        mut child,
+        at: spawned,
+        log_start,
+    } = spawn(bin, wrap, &server.addr(), Some(workers), log)?;
+    let timeout = Duration::from_secs(if wrap.slow() { 300 } else { 60 });
+    let fail = |child: &mut Child, server: &fake_api::Server, why: String| -> Result<Run, String> {
+        server.finish();
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!("{why}\n    {}", log_tail(log, log_start)))
+    };
+
+    // A runtime that opens fewer polls never gets there: after a few seconds
+    // it is not going to.
+    let ready_timeout = if wrap.slow() {
+        timeout
+    } else {
+        Duration::from_secs(5)
+    };
+    let most = wait_polls(&server, &mut child, workers, ready_timeout);
+    if most < workers {
+        let why = format!("{most} of {workers} /next polls open at once: not {workers} workers");
+        return fail(&mut child, &server, why);
+    }
+    let pushed = Instant::now();
+    for event in events {
+        server.push(event);
+    }
+    let tally = driver::wait_answered(&server, n, timeout);
+    if tally.responses + tally.errors < n {
+        let why = format!(
+            "{} of {n} invocations answered ({} served) within {} s",
+            tally.responses + tally.errors,
+            tally.served,
+            timeout.as_secs()
+        );
+        return fail(&mut child, &server, why);
+    }
+    let mut mem = None;
+    if read_memory {
+        // Every worker back at `/next`: the process is idle and alive.
+        wait_polls(&server, &mut child, workers, timeout);
+        mem = memory(child.id());
+        // Where the memory is, mapping by mapping, to read.
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            let _ = fs::copy(
+                format!("/proc/{}/smaps", child.id()),
+                log.with_extension(format!("workers{workers}.smaps")),
+            );
+        }
+        if mem.is_none() {
+            return fail(
+                &mut child,
+                &server,
+                "could not read memory: the process is gone".into(),
+            );
+        }
+    }
+    server.finish();
+    let (status, killed) = stop(&mut child, wrap)?;
+    server.wait_idle(Duration::from_secs(2));
+    let tally = driver::tally(&server.requests());
+    Ok(Run {
+        ending: ending(status, killed, &tally),
+        tally,
+        spawned,
+        memory: mem,
+        pushed: Some(pushed),
     })
 }
 

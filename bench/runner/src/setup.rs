@@ -99,19 +99,33 @@ fn runtime(key: &'static str, label: &'static str, path: PathBuf) -> Runtime {
         path,
         skip: None,
         stale: false,
+        concurrent: false,
         figures: Figures::default(),
     }
+}
+
+/// Our build with the `test-function` feature (the runtime test suite's own
+/// function instead of src/handler.rs) gets a target directory of its own
+/// beside our other builds: a feature switch in the same directory would
+/// overwrite the release binary, which `make zip` and `--no-build` runs take
+/// as found.
+fn test_function_dir(root: &Path) -> PathBuf {
+    ours_target_dir(root).join("bench-test-function")
 }
 
 /// The binaries under test, in table order (the official runtime is the baseline).
 pub fn runtimes(root: &Path, opts: &Options) -> Result<Vec<Runtime>, String> {
     let ours = ours_target_dir(root).join(TARGET);
-    let mut list = vec![runtime(
-        "release",
-        "bootstrap release",
-        ours.join("release/bootstrap"),
-    )];
-    if !opts.ci {
+    let test_function = runtime(
+        "test-function",
+        "bootstrap test-function",
+        test_function_dir(root).join(TARGET).join("release/bootstrap"),
+    );
+    let mut list = if opts.ci {
+        // CI gates the runtime, not the function: src/handler.rs is the file
+        // users replace, and it must not be able to turn the gates red.
+        vec![test_function]
+    } else {
         let mut tiny = runtime("tiny", "bootstrap tiny", ours.join("tiny/bootstrap"));
         if !tiny.path.is_file() {
             tiny.skip = Some(format!(
@@ -119,18 +133,29 @@ pub fn runtimes(root: &Path, opts: &Options) -> Result<Vec<Runtime>, String> {
                 tiny.path.display()
             ));
         }
-        list.push(tiny);
-        for (key, label) in [
-            ("official", "official lambda_runtime"),
-            ("blog", "blog-style ureq 2"),
-        ] {
-            list.push(runtime(
+        let peer = |key: &'static str, label: &'static str| {
+            runtime(
                 key,
                 label,
                 peer_target_dir(root, key).join(TARGET).join("release/bootstrap"),
-            ));
-        }
-    }
+            )
+        };
+        // Lambda Managed Instances: the runtime test suite's function (the
+        // greeting handler has no concurrency to show) beside the official
+        // runtime's `run_concurrent`, which answers the same events.
+        let multi = |rt: Runtime| Runtime {
+            concurrent: true,
+            ..rt
+        };
+        vec![
+            runtime("release", "bootstrap release", ours.join("release/bootstrap")),
+            tiny,
+            peer("official", "official lambda_runtime"),
+            peer("blog", "blog-style ureq 2"),
+            multi(test_function),
+            multi(peer("official-concurrent", "official run_concurrent")),
+        ]
+    };
     if !opts.only.is_empty() {
         list.retain(|r| opts.only.iter().any(|k| k == r.key));
     }
@@ -154,8 +179,12 @@ fn timed(mut cmd: Command, what: &str) -> Result<Duration, String> {
 
 /// Our release build, as shipped: `make build` (the Makefile adds release-only
 /// link flags to `cargo build --release`); plain cargo where there is no make.
-fn build_ours(root: &Path) -> Result<(Duration, String), String> {
-    let target_dir = ours_target_dir(root);
+/// With a feature, into that build's own target directory.
+fn build_ours(root: &Path, feature: Option<&str>) -> Result<(Duration, String), String> {
+    let target_dir = match feature {
+        Some(_) => test_function_dir(root),
+        None => ours_target_dir(root),
+    };
     if root.join("Makefile").is_file() && on_path("make") {
         let mut cmd = Command::new("make");
         cmd.arg("-f")
@@ -163,15 +192,25 @@ fn build_ours(root: &Path) -> Result<(Duration, String), String> {
             .args(["build", "ARCH=x86_64", "PROFILE=release"])
             .current_dir(root)
             .env("CARGO_TARGET_DIR", &target_dir);
-        let how = "`make build` (cargo build --release plus the Makefile's release link flags)";
-        return Ok((timed(cmd, "make build")?, how.into()));
+        let mut what = "make build".to_owned();
+        if let Some(f) = feature {
+            cmd.arg(format!("FEATURES={f}"));
+            what = format!("make build FEATURES={f}");
+        }
+        let how = format!("`{what}` (cargo build --release plus the Makefile's release link flags)");
+        return Ok((timed(cmd, &what)?, how));
     }
     let mut cmd = Command::new("cargo");
     cmd.args(["build", "--release", "--target", TARGET])
         .current_dir(root)
         .env("CARGO_TARGET_DIR", &target_dir);
-    let how = "`cargo build --release` (no make here: without the Makefile's release link flags)";
-    Ok((timed(cmd, "cargo build --release")?, how.into()))
+    let mut what = "cargo build --release".to_owned();
+    if let Some(f) = feature {
+        cmd.args(["--features", f]);
+        what = format!("cargo build --release --features {f}");
+    }
+    let how = format!("`{what}` (no make here: without the Makefile's release link flags)");
+    Ok((timed(cmd, &what)?, how))
 }
 
 /// A peer, with its own profile and lock file and nothing else: cargo runs
@@ -203,9 +242,13 @@ pub fn build(root: &Path, runtimes: &mut [Runtime], ci: bool) -> Result<Vec<(Str
         let result = match rt.key {
             "release" => {
                 say("building bootstrap release");
-                build_ours(root)
+                build_ours(root, None)
             }
-            "official" | "blog" => {
+            "test-function" => {
+                say("building bootstrap with the test-function feature");
+                build_ours(root, Some("test-function"))
+            }
+            "official" | "blog" | "official-concurrent" => {
                 say(format!("building peer {} (bench/peers/{})", rt.key, rt.key));
                 build_peer(root, rt.key)
             }
@@ -413,6 +456,15 @@ pub fn context(
         "blog-style peer (`bench/peers/blog`): {}",
         crates("bench/peers/blog/Cargo.lock", &["ureq", "rustls", "ring"])
     ));
+    if runtimes.iter().any(|r| r.key == "official-concurrent") {
+        lines.push(format!(
+            "official Managed Instances peer (`bench/peers/official-concurrent`, feature `concurrency-tokio`): {}",
+            crates(
+                "bench/peers/official-concurrent/Cargo.lock",
+                &["lambda_runtime", "tokio", "hyper", "serde_json"]
+            )
+        ));
+    }
     lines.push("Profile for every binary: `opt-level = \"z\"`, fat LTO, `codegen-units = 1`, `panic = \"abort\"`, `strip = true`, static musl".into());
     lines.push(format!("Method: {plan}"));
     if !builds.is_empty() {
