@@ -2,8 +2,9 @@
 //! implements, the [`Context`] of each invocation, the function's static
 //! [`Config`], and the [`Error`] it returns.
 //!
-//! `src/handler.rs` uses only this module (and `log` for its log lines), so
-//! replacing that file never means reading the protocol code.
+//! `src/handler.rs` uses only this module (logging included: `info!` and
+//! friends are re-exported here), so replacing that file never means
+//! reading the protocol code.
 
 use std::any::type_name;
 use std::borrow::Cow;
@@ -16,6 +17,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::stream::Stream;
+// For the function's log lines: unused by a function that does not log.
+#[allow(unused_imports)]
+pub use crate::{debug, error, info, log::Level, trace, warn};
 
 /// A Lambda function: built once by [`Function::init`], then called for
 /// every invocation. With `AWS_LAMBDA_MAX_CONCURRENCY` set (Lambda Managed
@@ -251,7 +255,7 @@ impl<E: std::error::Error> From<E> for Error {
         let name = type_name::<E>();
         // `core::num::error::ParseIntError` -> `ParseIntError`; generics dropped.
         let name = name.split('<').next().unwrap_or(name);
-        let name = name.rsplit("::").next().unwrap_or(name);
+        let name = name.rsplit(':').next().unwrap_or(name);
         let mut stack_trace = Vec::new();
         let mut source = error.source();
         while let Some(cause) = source {

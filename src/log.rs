@@ -1,18 +1,22 @@
 //! Log lines for CloudWatch, from the function and from the runtime, in the
 //! format the function's `LoggingConfig` asks for.
 //!
-//! This is a logger for the `log` crate's facade (already under ureq, so it
-//! costs no new crate): `log::info!` in the function, or in any library it
-//! uses, writes a line here. Lambda captures stdout and stderr; with
-//! `AWS_LAMBDA_LOG_FORMAT=JSON` it expects one JSON object per line, shaped
-//! as its own runtimes write them so CloudWatch filters work:
-//! `{"timestamp", "level", "requestId", "message"}`. Otherwise a line is
-//! `timestamp TAB requestId TAB LEVEL TAB message`, with any newline in the
-//! message turned into a carriage return, so that one line stays one
-//! CloudWatch event. `AWS_LAMBDA_LOG_LEVEL` (TRACE to FATAL, default INFO)
-//! drops lower lines before they are formatted. ureq's own debug and trace
-//! records (the runtime's HTTP, and a function's if it uses ureq too) are
-//! always dropped.
+//! The function logs with [`trace!`](crate::trace), [`debug!`](crate::debug),
+//! [`info!`](crate::info), [`warn!`](crate::warn) and
+//! [`error!`](crate::error) (`use crate::function::info;`). Lambda captures
+//! stdout and stderr; with `AWS_LAMBDA_LOG_FORMAT=JSON` it expects one JSON
+//! object per line, shaped as its own runtimes write them so CloudWatch
+//! filters work: `{"timestamp", "level", "requestId", "message"}`.
+//! Otherwise a line is `timestamp TAB requestId TAB LEVEL TAB message`, with
+//! any newline in the message turned into a carriage return, so that one
+//! line stays one CloudWatch event. `AWS_LAMBDA_LOG_LEVEL` (TRACE to FATAL,
+//! default INFO) drops lower lines before they are formatted.
+//!
+//! With the `log-facade` feature the runtime is also the `log` crate's
+//! logger, so records of the libraries a function uses come out the same
+//! way. It is off by default because it costs 20 KB: ureq logs through
+//! `log` too, and a logger makes the formatting of all its debug records
+//! part of the binary (the records themselves are dropped here).
 
 use std::cell::RefCell;
 use std::fmt::{self, Display, Write as _};
@@ -45,7 +49,7 @@ impl Level {
         }
     }
 
-    fn parse(name: &str) -> Option<Level> {
+    pub fn parse(name: &str) -> Option<Level> {
         [
             Level::Trace,
             Level::Debug,
@@ -58,6 +62,7 @@ impl Level {
         .find(|level| level.name().eq_ignore_ascii_case(name.trim()))
     }
 
+    #[cfg(feature = "log-facade")]
     fn from_log(level: log::Level) -> Level {
         match level {
             log::Level::Trace => Level::Trace,
@@ -69,6 +74,7 @@ impl Level {
     }
 
     /// The `log` filter that lets through this level and above.
+    #[cfg(feature = "log-facade")]
     fn filter(self) -> log::LevelFilter {
         match self {
             Level::Trace => log::LevelFilter::Trace,
@@ -102,18 +108,56 @@ thread_local! {
     static REQUEST_ID: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// Reads the function's logging configuration and becomes `log`'s logger.
-/// `force_json`: Lambda Managed Instances require JSON logs (lines of
-/// concurrent invocations interleave, so each must carry its request id).
+/// Reads the function's logging configuration (and, with `log-facade`,
+/// becomes `log`'s logger). `force_json`: Lambda Managed Instances require
+/// JSON logs (lines of concurrent invocations interleave, so each must carry
+/// its request id).
 pub fn install(force_json: bool) {
     let variable = |name| std::env::var(name).unwrap_or_default();
-    let logger = LOGGER.get_or_init(|| Logger {
+    let _logger = LOGGER.get_or_init(|| Logger {
         json: force_json || variable("AWS_LAMBDA_LOG_FORMAT").eq_ignore_ascii_case("json"),
         lowest: Level::parse(&variable("AWS_LAMBDA_LOG_LEVEL")).unwrap_or(Level::Info),
     });
-    if log::set_logger(logger).is_ok() {
-        log::set_max_level(logger.lowest.filter());
+    #[cfg(feature = "log-facade")]
+    if log::set_logger(_logger).is_ok() {
+        log::set_max_level(_logger.lowest.filter());
     }
+}
+
+/// Writes one line at `level`, if the configured level lets it through.
+/// What the logging macros call.
+pub fn write(level: Level, message: fmt::Arguments<'_>) {
+    logger().write(level, message);
+}
+
+/// Logs at TRACE: `trace!("{n} items")`.
+#[macro_export]
+macro_rules! trace {
+    ($($arg:tt)+) => { $crate::log::write($crate::log::Level::Trace, format_args!($($arg)+)) };
+}
+
+/// Logs at DEBUG: `debug!("{n} items")`.
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)+) => { $crate::log::write($crate::log::Level::Debug, format_args!($($arg)+)) };
+}
+
+/// Logs at INFO: `info!("{n} items")`.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)+) => { $crate::log::write($crate::log::Level::Info, format_args!($($arg)+)) };
+}
+
+/// Logs at WARN: `warn!("{n} items")`.
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)+) => { $crate::log::write($crate::log::Level::Warn, format_args!($($arg)+)) };
+}
+
+/// Logs at ERROR: `error!("{n} items")`.
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)+) => { $crate::log::write($crate::log::Level::Error, format_args!($($arg)+)) };
 }
 
 /// Marks this thread's lines as belonging to invocation `id` ("" for none).
@@ -130,6 +174,7 @@ pub fn fatal(message: impl Display) {
     logger().write(Level::Fatal, format_args!("{message}"));
 }
 
+#[cfg(feature = "log-facade")]
 impl log::Log for Logger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
         Level::from_log(metadata.level()) >= self.lowest
@@ -286,6 +331,11 @@ mod tests {
         assert_eq!(Level::parse("FATAL"), Some(Level::Fatal));
         assert_eq!(Level::parse("verbose"), None);
         assert!(Level::Debug < Level::Info && Level::Error < Level::Fatal);
+    }
+
+    #[cfg(feature = "log-facade")]
+    #[test]
+    fn the_facade_honours_the_level() {
         assert_eq!(Level::Fatal.filter(), log::LevelFilter::Off);
         assert_eq!(Level::Warn.filter(), log::LevelFilter::Warn);
         let warn = Logger {

@@ -43,14 +43,18 @@ static MAIN: OnceLock<Arc<Slot>> = OnceLock::new();
 /// Installs the hook. The process always ends after a panic, whatever the
 /// profile or thread, so every build behaves like the one that ships.
 pub fn install() {
-    let default_hook = panic::take_hook();
-    panic::set_hook(Box::new(move |info| {
-        default_hook(info);
+    panic::set_hook(Box::new(|info| {
+        // One log line (JSON when the function logs JSON), where std's hook
+        // would write several.
+        let description = describe(info);
+        crate::log::fatal(format_args!("panicked: {description}"));
+        // No new invocation from here on, before this one is reported.
+        workers::refuse_new_work();
         let slot = SLOT
             .with(|slot| slot.try_borrow().ok()?.clone())
             .or_else(|| MAIN.get().filter(|_| !workers::concurrent()).cloned());
         if let Some(slot) = slot {
-            let error = Error::new("Runtime.Panic", describe(info));
+            let error = Error::new("Runtime.Panic", description);
             let reported = match replace(&slot, Running::Nothing) {
                 Running::Nothing => Ok(()),
                 Running::Init => slot.client.init_error(&error),

@@ -49,6 +49,10 @@ struct Open {
     broken: Option<io::ErrorKind>,
     /// The bytes of one write, framed as a chunk.
     buffer: Vec<u8>,
+    /// [`Open::end`], reached through this pointer so that only a binary
+    /// whose function streams (calls [`Stream::new`]) contains it: a
+    /// buffered function pays nothing for streaming.
+    end: fn(Open, Option<&Error>) -> io::Result<u16>,
 }
 
 thread_local! {
@@ -69,6 +73,7 @@ impl Stream {
                     socket: None,
                     broken: None,
                     buffer: Vec::new(),
+                    end: Open::end,
                 });
             }
         });
@@ -169,7 +174,7 @@ pub(crate) fn finish(failure: Option<&Error>) -> Option<io::Result<u16>> {
         // Not a byte sent: the error goes to `/error` like a buffered one.
         return None;
     }
-    Some(open.end(failure))
+    Some((open.end)(open, failure))
 }
 
 /// The request head of a streamed answer.

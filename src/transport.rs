@@ -140,8 +140,8 @@ pub fn socket_address(url: &str) -> Option<SocketAddr> {
     let authority = rest.split('/').next()?;
     let (host, port) = match authority.strip_prefix('[') {
         Some(bracketed) => {
-            let (host, port) = bracketed.split_once("]:")?;
-            (host, port)
+            let (host, port) = bracketed.split_once(']')?;
+            (host, port.strip_prefix(':')?)
         }
         None => authority.split_once(':')?,
     };
@@ -468,5 +468,142 @@ impl Buffers for RuntimeBuffers {
 
     fn can_use_input(&self) -> bool {
         self.start < self.end && self.progress
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resolver_always_gives_the_one_address() {
+        let address: SocketAddr = "127.0.0.1:9001".parse().unwrap();
+        let resolver = FixedAddress::new(address);
+        let uri: Uri = "http://127.0.0.1:9001/x".parse().unwrap();
+        for _ in 0..2 {
+            let resolved = resolver
+                .resolve(&uri, &Config::default(), NextTimeout::default())
+                .unwrap();
+            assert_eq!(&resolved[..], &[address]);
+        }
+    }
+
+    #[test]
+    fn addresses_are_ip_literals_or_localhost_with_a_port() {
+        let address = |url| socket_address(url).map(|a| a.to_string());
+        assert_eq!(
+            address("http://127.0.0.1:9001").as_deref(),
+            Some("127.0.0.1:9001")
+        );
+        assert_eq!(
+            address("http://127.0.0.1:9000/.rt/fn").as_deref(),
+            Some("127.0.0.1:9000")
+        );
+        assert_eq!(address("http://[::]:9000/.rt").as_deref(), Some("[::]:9000"));
+        assert_eq!(
+            address("http://LocalHost:9001").as_deref(),
+            Some("127.0.0.1:9001")
+        );
+        for unusable in [
+            "http://example.com:9001",
+            "http://127.0.0.1:x",
+            "http://:9001",
+            "127.0.0.1:9001",
+            "http://[::1:9",
+            // No port: the Runtime API never listens on HTTP's default.
+            "http://127.0.0.1",
+            "http://[::1]/x",
+            "http://10.0.0.1",
+        ] {
+            assert_eq!(address(unusable), None, "{unusable}");
+        }
+    }
+
+    #[test]
+    fn a_request_is_sent_again_only_if_the_peer_cannot_have_acted_on_it() {
+        let get = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n";
+        let post = b"POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\n\r\n{}";
+        let error = |kind| Err(io::Error::from(kind));
+        assert!(may_resend(get, &Ok(0)), "a GET that got no answer");
+        assert!(!may_resend(post, &Ok(0)), "a post the peer read, then dropped");
+        assert!(!may_resend(get, &Ok(12)), "an answer is an answer");
+        for refused in [
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::ConnectionAborted,
+        ] {
+            assert!(may_resend(get, &error(refused)) && may_resend(post, &error(refused)));
+        }
+        assert!(!may_resend(post, &error(io::ErrorKind::TimedOut)));
+    }
+
+    #[test]
+    fn header_values_are_found_in_a_raw_head() {
+        let head =
+            b"HTTP/1.1 200 OK\r\nX-Pad: xx\r\nLambda-Runtime-Aws-Request-Id:  id-7 \r\nContent-Length: 2\r\n";
+        assert_eq!(
+            find_field(head, b"lambda-runtime-aws-request-id").as_deref(),
+            Some("id-7")
+        );
+        assert_eq!(find_field(head, b"content-length").as_deref(), Some("2"));
+        assert_eq!(find_field(head, b"x-missing"), None);
+        assert_eq!(
+            find_field(
+                b"Lambda-Runtime-Aws-Request-Id: first-line\r\n",
+                b"lambda-runtime-aws-request-id"
+            ),
+            None,
+            "the status line is not a header"
+        );
+        assert_eq!(
+            find_field(b"HTTP/1.1 200 OK\r\nA: b c\r\n", b"a"),
+            None,
+            "not one visible word"
+        );
+    }
+
+    #[test]
+    fn input_is_consumed_from_the_front_and_compacted() {
+        let mut buffers = RuntimeBuffers::new();
+        buffers.input_append_buf()[..5].copy_from_slice(b"hello");
+        buffers.input_appended(5);
+        assert_eq!(buffers.input(), b"hello");
+        assert!(!buffers.can_use_input(), "no progress yet");
+        buffers.input_consume(2);
+        assert_eq!(buffers.input(), b"llo");
+        assert!(buffers.can_use_input());
+        buffers.input_consume(0);
+        assert!(!buffers.can_use_input(), "a consume of nothing is no progress");
+
+        let free = buffers.input_append_buf().len();
+        buffers.input_appended(free);
+        assert_eq!(buffers.input().len(), BUFFER_BYTES - 2);
+        assert_eq!(buffers.input_append_buf().len(), 2, "compacted to the front");
+        assert_eq!(&buffers.input()[..3], b"llo");
+
+        buffers.input_consume(BUFFER_BYTES - 2);
+        assert!(buffers.input().is_empty());
+        assert_eq!(buffers.input_append_buf().len(), BUFFER_BYTES);
+    }
+
+    #[test]
+    fn the_input_grows_for_a_large_head_then_shrinks() {
+        let mut buffers = RuntimeBuffers::new();
+        let mut total = 0;
+        loop {
+            let room = buffers.input_append_buf().len();
+            if room == 0 {
+                break;
+            }
+            buffers.input_appended(room);
+            total += room;
+        }
+        assert_eq!(
+            total,
+            MAX_HEAD_BYTES + BUFFER_BYTES,
+            "one buffer past the largest head"
+        );
+        buffers.input_consume(total);
+        assert_eq!(buffers.input.len(), BUFFER_BYTES, "a large head was a one-off");
     }
 }

@@ -8,8 +8,9 @@
 //! lets the answers being computed go out for up to [`DRAIN`], then exits.
 //! Without the variable none of this runs: one loop on the main thread.
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -70,15 +71,31 @@ pub fn park_if_stopping() {
     }
 }
 
+/// How long no invocation must be in flight before the process ends: a
+/// `/next` answer already on its way to a polling worker gets this long to
+/// be read and counted (then answered `Runtime.Stopping`).
+const QUIET: Duration = Duration::from_millis(50);
+
+/// From now on, an invocation that arrives is answered `Runtime.Stopping`.
+pub fn refuse_new_work() {
+    STOPPING.store(true, Ordering::SeqCst);
+}
+
 /// Stops taking invocations and, with several workers, waits (up to
 /// [`DRAIN`]) until every invocation in flight is answered.
 pub fn stop() {
-    STOPPING.store(true, Ordering::SeqCst);
+    refuse_new_work();
     if !concurrent() {
         return;
     }
     let deadline = Instant::now() + DRAIN;
-    while BUSY.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline {
+        if BUSY.load(Ordering::SeqCst) > 0 {
+            quiet_since = Instant::now();
+        } else if quiet_since.elapsed() >= QUIET {
+            return;
+        }
         thread::sleep(Duration::from_millis(5));
     }
 }
@@ -89,32 +106,37 @@ pub fn run<F: Function + 'static>(
     n: usize,
     client: &Client,
     function: F,
-    serve: fn(&Client, &F) -> Result<std::convert::Infallible, api::Error>,
-) -> Result<std::convert::Infallible, api::Error> {
+    serve: fn(&Client, &F) -> Result<Infallible, api::Error>,
+) -> Result<Infallible, api::Error> {
+    /// The first worker's reason to stop; the main thread waits for it.
+    static FAILURE: Mutex<Option<api::Error>> = Mutex::new(None);
     CONCURRENT.store(true, Ordering::Relaxed);
     // Workers live until the process exits, and so does the function.
     let function: &'static F = Box::leak(Box::new(function));
-    let (failed, failure) = mpsc::channel();
-    for k in 0..n {
-        let failed = failed.clone();
-        let client = client.worker();
+    let main = thread::current();
+    for _ in 0..n {
+        let (client, main) = (client.worker(), main.clone());
         let spawned = thread::Builder::new()
-            .name(format!("worker-{k}"))
             .stack_size(F::WORKER_STACK_BYTES)
             .spawn(move || {
                 let Err(error) = serve(&client, function);
-                let _ = failed.send(error);
+                FAILURE
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(error);
+                main.unpark();
             });
         if let Err(error) = spawned {
             stop();
             return Err(api::Error::Workers(error));
         }
     }
-    drop(failed);
-    // A worker only ever ends with an error, so this waits for the first.
-    let error = failure
-        .recv()
-        .unwrap_or(api::Error::Workers(std::io::ErrorKind::Other.into()));
+    let error = loop {
+        if let Some(error) = FAILURE.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            break error;
+        }
+        thread::park();
+    };
     stop();
     Err(error)
 }

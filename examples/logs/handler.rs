@@ -1,6 +1,7 @@
 //! Example: logging at several levels, and using the time left.
 //!
-//! `log::info!` and friends write lines Lambda understands: with the
+//! `info!` and friends (from `crate::function`) write lines Lambda
+//! understands: with the
 //! function's `LoggingConfig` set to JSON, one object per line with
 //! `timestamp`, `level`, `requestId` and `message`, filtered by its
 //! application log level (`AWS_LAMBDA_LOG_LEVEL`); otherwise a plain line
@@ -12,10 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-use log::{debug, error, info, warn};
 use serde::{Deserialize, Serialize};
 
-use crate::function::{Config, Context, Error, Function};
+use crate::function::{Config, Context, Error, Function, debug, error, info, warn};
 
 /// Stop when less than this is left: enough to answer before the deadline.
 const MARGIN: Duration = Duration::from_millis(500);
@@ -97,8 +97,10 @@ mod tests {
             .unwrap();
         assert_eq!((report.done, report.skipped, report.failed), (2, 0, vec![1]));
 
-        let mut late = Context::default();
-        late.deadline = Some(SystemTime::now() + Duration::from_millis(100));
+        let late = Context {
+            deadline: Some(SystemTime::now() + Duration::from_millis(100)),
+            ..Context::default()
+        };
         let report = Handler.handle(batch(&["a", "b"]), &late).unwrap();
         assert_eq!((report.done, report.skipped), (0, 2));
     }

@@ -30,7 +30,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::function::{Config, Context, Error, Function};
+use crate::function::{Config, Context, Error, Function, Level};
 
 pub struct Handler;
 
@@ -119,10 +119,8 @@ impl Function for Handler {
             std::thread::sleep(Duration::from_millis(ms));
         }
         for (level, message) in &command.log {
-            let level = level
-                .parse()
-                .map_err(|_| Error::new("Function.BadLevel", level))?;
-            log::log!(level, "{message}");
+            let level = Level::parse(level).ok_or_else(|| Error::new("Function.BadLevel", level))?;
+            crate::log::write(level, format_args!("{message}"));
         }
         let inside = command.barrier.map(barrier).transpose()?;
         if let Some(message) = command.panic {
