@@ -3,7 +3,8 @@
 # tests red. Copies the project (the files git tracks, plus new ones it does
 # not ignore: what a user would have) to $CARGO_TARGET_DIR/swap-test,
 # replaces src/handler.rs there with examples/typed/handler.rs, and runs the
-# protocol suite in the copy. Fails when the suite fails.
+# runtime's suites (protocol, Managed Instances, streaming) in the copy.
+# Fails when a suite fails.
 #
 #   swap-test.sh [extra cargo test arguments]
 #
@@ -61,7 +62,7 @@ if ! grep -q '^version = "[^"]*+swap-test"' "$copy/Cargo.toml"; then
     exit 1
 fi
 
-say "cargo test --test protocol $* (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+say "cargo test --test protocol --test concurrency --test streaming $* (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 cd "$copy"
-CARGO_TARGET_DIR=$CARGO_TARGET_DIR "$CARGO" test --test protocol "$@"
+CARGO_TARGET_DIR=$CARGO_TARGET_DIR "$CARGO" test --test protocol --test concurrency --test streaming "$@"
 say "passed: the protocol suite is green with another function in src/handler.rs"

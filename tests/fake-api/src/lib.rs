@@ -437,15 +437,17 @@ impl Shared {
                 (state, reply) = self.next_reply(state);
                 reply
             }
-            Route::Response(_) | Route::Error(_) | Route::InitError => match state.script.posts.get(&request.path) {
-                Some(Reply::Once(inner)) => {
-                    let inner = (**inner).clone();
-                    state.script.posts.remove(&request.path);
-                    inner
+            Route::Response(_) | Route::Error(_) | Route::InitError => {
+                match state.script.posts.get(&request.path) {
+                    Some(Reply::Once(inner)) => {
+                        let inner = (**inner).clone();
+                        state.script.posts.remove(&request.path);
+                        inner
+                    }
+                    Some(reply) => reply.clone(),
+                    None => Reply::Status(202),
                 }
-                Some(reply) => reply.clone(),
-                None => Reply::Status(202),
-            },
+            }
             // Includes every target outside the prefix.
             Route::Other => Reply::Status(404),
         };
@@ -1147,6 +1149,17 @@ mod tests {
                 "\"errorType\""
             };
             assert!(body.contains(expected), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_once_override_answers_only_the_first_post() {
+        let server =
+            Server::start(Script::new().on_response("a", Reply::Once(Box::new(Reply::Status(413))))).unwrap();
+        let mut conn = Conn::open(&server);
+        for status in [413, 202, 202] {
+            conn.send(&post(&response_path("a"), "{}"));
+            assert_eq!(conn.answer().0, status);
         }
     }
 
