@@ -486,7 +486,8 @@ fn serves_sample_events(program: &Path, what: &str) {
             "{name}\n{context}"
         );
         if let Some(expected) = expected {
-            let expected: Value = serde_json::from_slice(expected).unwrap_or_else(|e| panic!("events/expected/{name}: {e}"));
+            let expected: Value =
+                serde_json::from_slice(expected).unwrap_or_else(|e| panic!("events/expected/{name}: {e}"));
             let error = expected.get("errorType").is_some();
             assert_eq!(step(answer).starts_with("error"), error, "{name}\n{context}");
             assert_eq!(common::json(answer), expected, "{name}\n{context}");
@@ -1074,10 +1075,16 @@ fn make_run_answers_every_sample_event() {
         .env("LOG_DIR", packaging_dir().join("run"));
     let output = run_ok("scripts/run-local.sh", run, TOOL_TIMEOUT);
     for (name, _, expected) in sample_events() {
-        assert!(output.contains(&format!("events/{name}")), "no {name} in:\n{output}");
+        assert!(
+            output.contains(&format!("events/{name}")),
+            "no {name} in:\n{output}"
+        );
         if let Some(expected) = expected {
             let expected = String::from_utf8_lossy(&expected).trim().to_owned();
-            assert!(output.contains(&expected), "no {expected:?} for {name} in:\n{output}");
+            assert!(
+                output.contains(&expected),
+                "no {expected:?} for {name} in:\n{output}"
+            );
         }
     }
     assert_one_answer_per_event(&output, &root().join("events"));
