@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use common::{Run, assert_answered_once, assert_error_report, assert_row, run_bin, runtime_table, step};
 use fake_api::{Route, Script, Server};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 // Guards: what the runtime with the test function may weigh (a few
 // percent over today's build, so a real regression fails). Goals: this
