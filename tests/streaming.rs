@@ -53,6 +53,21 @@ fn unbase64(text: &str) -> Vec<u8> {
     out
 }
 
+/// Runs `event` as invocation `s-1`, then a plain invocation `after`.
+fn stream_then_another(event: &str) -> Run {
+    run(
+        &fake(Script::new().invoke("s-1", event).invoke("after", "{}")),
+        &[],
+    )
+}
+
+/// The error type trailer of a streamed answer, and the error body trailer
+/// decoded.
+fn error_trailers(answer: &fake_api::Request) -> (Option<&str>, Option<Value>) {
+    let body = trailer(answer, ERROR_BODY).map(|b| serde_json::from_slice(&unbase64(b)).unwrap());
+    (trailer(answer, ERROR_TYPE), body)
+}
+
 /// Asserts `request` is a streamed answer as the Runtime API specifies it.
 fn assert_streamed(request: &fake_api::Request, content_type: &str) {
     assert!(request.chunked, "not chunked: {request:?}");
@@ -116,10 +131,7 @@ fn chunks_arrive_as_the_function_writes_them() {
 fn a_failure_after_the_first_byte_is_in_the_trailers() {
     let event =
         stream(json!({"chunks": ["partial"], "fail": {"type": "Function.Broke", "message": "mid-stream"}}));
-    let run = run(
-        &fake(Script::new().invoke("s-1", &event).invoke("after", "{}")),
-        &[],
-    );
+    let run = stream_then_another(&event);
     assert_eq!(
         run.steps(),
         ["next", "response s-1", "next", "response after", "next"],
@@ -127,11 +139,11 @@ fn a_failure_after_the_first_byte_is_in_the_trailers() {
     );
     let answer = run.only(Route::Response("s-1"));
     assert_eq!(answer.body, b"partial");
-    assert_eq!(trailer(answer, ERROR_TYPE), Some("Function.Broke"), "\n{run}");
-    let body: Value = serde_json::from_slice(&unbase64(trailer(answer, ERROR_BODY).unwrap())).unwrap();
+    let body = json!({"errorMessage": "mid-stream", "errorType": "Function.Broke"});
     assert_eq!(
-        body,
-        json!({"errorMessage": "mid-stream", "errorType": "Function.Broke"})
+        error_trailers(answer),
+        (Some("Function.Broke"), Some(body)),
+        "\n{run}"
     );
 }
 
@@ -140,10 +152,7 @@ fn a_failure_after_the_first_byte_is_in_the_trailers() {
 #[test]
 fn a_failure_before_the_first_byte_goes_to_error() {
     let event = stream(json!({"fail": {"type": "Function.Early", "message": "no data"}}));
-    let run = run(
-        &fake(Script::new().invoke("s-1", &event).invoke("after", "{}")),
-        &[],
-    );
+    let run = stream_then_another(&event);
     assert_eq!(
         run.steps(),
         ["next", "error s-1", "next", "response after", "next"],
@@ -166,8 +175,9 @@ fn a_panic_mid_stream_is_in_the_trailers() {
     run.assert_failed();
     let answer = run.only(Route::Response("s-1"));
     assert_eq!(answer.body, b"partial");
-    assert_eq!(trailer(answer, ERROR_TYPE), Some("Runtime.Panic"), "\n{run}");
-    let body: Value = serde_json::from_slice(&unbase64(trailer(answer, ERROR_BODY).unwrap())).unwrap();
+    let (error_type, body) = error_trailers(answer);
+    assert_eq!(error_type, Some("Runtime.Panic"), "\n{run}");
+    let body = body.expect("an error body trailer");
     assert!(body["errorMessage"].as_str().unwrap().contains("boom"), "{body}");
 }
 
@@ -199,14 +209,7 @@ fn an_http_stream_starts_with_its_prelude() {
 /// A stream the function opens and closes without a byte: an empty body.
 #[test]
 fn an_empty_stream_is_an_empty_answer() {
-    let run = run(
-        &fake(
-            Script::new()
-                .invoke("s-1", stream(json!({})))
-                .invoke("after", "{}"),
-        ),
-        &[],
-    );
+    let run = stream_then_another(&stream(json!({})));
     assert_eq!(
         run.steps(),
         ["next", "response s-1", "next", "response after", "next"],
