@@ -29,7 +29,7 @@ use std::convert::Infallible;
 use std::process::ExitCode;
 
 use api::Client;
-use function::{Config, Error, Function};
+use function::{Config, Context, Error, Function};
 use handler::Handler;
 
 fn main() -> ExitCode {
@@ -77,25 +77,29 @@ fn serve<F: Function>(client: &Client, function: &F) -> Result<Infallible, api::
         }
         let answer = match workers::refusal() {
             Some(refused) => Err(refused),
-            None => invocation.event.and_then(|bytes| {
-                let event = serde_json::from_slice(&bytes).map_err(|error| {
-                    Error::new(
-                        "Runtime.InvalidEvent",
-                        format!("the event does not decode: {error}"),
-                    )
-                })?;
-                let output = panic::guard(context, || function.handle(event, context))?;
-                serde_json::to_vec(&output).map_err(|error| {
-                    Error::new(
-                        "Runtime.InvalidResponse",
-                        format!("the answer does not encode: {error}"),
-                    )
-                })
-            }),
+            None => invocation.event.and_then(|event| call(function, &event, context)),
         };
         client.answer(context, answer)?;
         log::set_request_id("");
     }
+}
+
+/// Decodes the event, runs the function (a panic is reported, see `panic`),
+/// encodes its answer.
+fn call<F: Function>(function: &F, event: &[u8], context: &Context) -> Result<Vec<u8>, Error> {
+    let event = serde_json::from_slice(event).map_err(|error| {
+        Error::new(
+            "Runtime.InvalidEvent",
+            format!("the event does not decode: {error}"),
+        )
+    })?;
+    let output = panic::guard(context, || function.handle(event, context))?;
+    serde_json::to_vec(&output).map_err(|error| {
+        Error::new(
+            "Runtime.InvalidResponse",
+            format!("the answer does not encode: {error}"),
+        )
+    })
 }
 
 fn exit(error: api::Error) -> ExitCode {
