@@ -3,7 +3,9 @@
 # tests red. Copies the project (the files git tracks, plus new ones it does
 # not ignore: what a user would have) to $CARGO_TARGET_DIR/swap-test,
 # replaces src/handler.rs there with examples/typed/handler.rs, and runs the
-# runtime's suites (protocol, Managed Instances, streaming) in the copy.
+# runtime's suites (protocol, Managed Instances, streaming) in the copy:
+# they run the tests' own function, so the swapped-in handler must only
+# build beside them, which is the point (a user's function can't break them).
 # Fails when a suite fails.
 #
 #   swap-test.sh [extra cargo test arguments]

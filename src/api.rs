@@ -498,11 +498,12 @@ pub fn context_from(headers: &HeaderMap) -> Result<Context, Error> {
 /// describe this invocation, never the one before.
 pub fn set_trace_variable(trace_id: Option<&str>) {
     const NAME: &str = "_X_AMZN_TRACE_ID";
-    // SAFETY: called only in Lambda's classic mode, where the runtime serves
-    // one invocation at a time on the main thread and changes the variable
-    // between invocations, when no function code runs (under Managed
-    // Instances it is never set). A function that keeps threads of its own
-    // must not have them read the environment then.
+    // SAFETY: called only in Lambda's classic mode, between invocations, on
+    // the thread that serves them, when no function code runs (under
+    // Managed Instances it is never set). std's own readers take the same
+    // lock as this write; what remains unsound is C code on another thread
+    // of the function's reading the environment (`getenv`, `localtime`) at
+    // that moment, which README's Managed Instances section warns about.
     unsafe {
         match trace_id {
             Some(id) => std::env::set_var(NAME, id),

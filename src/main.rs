@@ -84,21 +84,24 @@ fn serve<F: Function>(client: &Client, function: &F) -> Result<Infallible, api::
     }
 }
 
-/// Decodes the event, runs the function (a panic is reported, see `panic`),
-/// encodes its answer.
+/// Decodes the event, runs the function, encodes its answer: all of it
+/// the function's code (its types' serde impls too), so a panic anywhere
+/// in it is reported (see `panic`).
 fn call<F: Function>(function: &F, event: &[u8], context: &Context) -> Result<Vec<u8>, Error> {
-    let event = serde_json::from_slice(event).map_err(|error| {
-        Error::new(
-            "Runtime.InvalidEvent",
-            format!("the event does not decode: {error}"),
-        )
-    })?;
-    let output = panic::guard(context, || function.handle(event, context))?;
-    serde_json::to_vec(&output).map_err(|error| {
-        Error::new(
-            "Runtime.InvalidResponse",
-            format!("the answer does not encode: {error}"),
-        )
+    panic::guard(context, || {
+        let event = serde_json::from_slice(event).map_err(|error| {
+            Error::new(
+                "Runtime.InvalidEvent",
+                format!("the event does not decode: {error}"),
+            )
+        })?;
+        let output = function.handle(event, context)?;
+        serde_json::to_vec(&output).map_err(|error| {
+            Error::new(
+                "Runtime.InvalidResponse",
+                format!("the answer does not encode: {error}"),
+            )
+        })
     })
 }
 

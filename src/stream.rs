@@ -10,7 +10,10 @@
 //!
 //! A stream belongs to the thread serving the invocation: the function
 //! writes to it through [`Stream`], and the runtime ends it after the
-//! function returns, or from the panic hook if the function panics.
+//! function returns, or from the panic hook if the function panics on that
+//! thread. (A panic on a thread of the function's own, mid-stream, can't
+//! reach the stream: the report goes to `/error`, which Lambda refuses
+//! after the first byte, and the caller sees the stream cut short.)
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
@@ -60,7 +63,8 @@ thread_local! {
 }
 
 impl Stream {
-    /// Opens the stream for this invocation, or returns the one already open.
+    /// Opens the stream for this invocation, or returns the one already open
+    /// (a second `stream_http` keeps the first one's prelude).
     pub(crate) fn new(request_id: &str, invocation_id: Option<&str>, prelude: Option<Vec<u8>>) -> Stream {
         OPEN.with(|open| {
             let mut open = open.borrow_mut();

@@ -11,10 +11,11 @@
 //!   until the answer starts, and when a *reused* connection turns out to be
 //!   closed by the peer it sends them again, once, on a new connection. That
 //!   only happens when the peer cannot have acted on the request: a `GET`
-//!   that got no answer at all, or any request the peer's kernel refused
-//!   (a reset: the peer had closed the socket, so no program read it). A
-//!   post that was read and then dropped without an answer is not repeated:
-//!   the API may have taken it, and answering twice is worse than exiting;
+//!   that got no answer at all, or any request the peer's kernel reset (the
+//!   peer closed its socket before reading all of it, and the Runtime API
+//!   acts on an answer only once it has read its whole body). A post that
+//!   was read whole and then dropped without an answer is not repeated: the
+//!   API may have taken it, and answering twice is worse than exiting;
 //! - reads answer heads up to [`MAX_HEAD_BYTES`], in a buffer that starts at
 //!   8 KiB and grows only for an unusually large head;
 //! - connects to an IP literal or `localhost` parsed once: no DNS, which
@@ -50,6 +51,9 @@ const BUFFER_BYTES: usize = 8 * 1024;
 /// was too large to parse.
 #[derive(Debug)]
 pub struct Shared {
+    /// The next connection's number: never reused, so a retired number
+    /// means one connection only.
+    next_id: AtomicU64,
     socket: Mutex<Option<(u64, TcpStream)>>,
     /// The connection that a stream used and closed: ureq must not reuse it.
     retired: AtomicU64,
@@ -59,6 +63,7 @@ pub struct Shared {
 impl Default for Shared {
     fn default() -> Shared {
         Shared {
+            next_id: AtomicU64::new(0),
             socket: Mutex::default(),
             retired: AtomicU64::new(u64::MAX),
             oversized: Mutex::default(),
@@ -103,12 +108,9 @@ impl Connector for Loopback {
     fn connect(&self, details: &ConnectionDetails, _: Option<()>) -> Result<Option<Connection>, Error> {
         let address = details.addrs[0];
         let stream = open(address)?;
-        let id = {
-            let mut slot = self.shared.socket.lock().unwrap_or_else(PoisonError::into_inner);
-            let id = slot.as_ref().map_or(0, |(id, _)| id + 1);
-            *slot = stream.try_clone().ok().map(|socket| (id, socket));
-            id
-        };
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        *self.shared.socket.lock().unwrap_or_else(PoisonError::into_inner) =
+            stream.try_clone().ok().map(|socket| (id, socket));
         Ok(Some(Connection {
             id,
             shared: Arc::clone(&self.shared),
@@ -203,8 +205,9 @@ pub struct Connection {
     /// closed this one.
     request: Vec<u8>,
     phase: Phase,
-    /// An answer has been read whole on this connection before: a failure
-    /// now may be the peer having closed it while it sat idle.
+    /// This is not the connection's first request (ureq reuses a connection
+    /// only after reading a whole answer): a failure now may be the peer
+    /// having closed it while it sat idle.
     reused: bool,
     /// False once a read saw the end of the stream or any I/O failed.
     open: bool,
@@ -217,7 +220,7 @@ fn may_resend(request: &[u8], failure: &io::Result<usize>) -> bool {
         // No answer to a `GET /next`: no invocation was handed out.
         Ok(0) => request.starts_with(b"GET "),
         Ok(_) => false,
-        // The peer's kernel refused the bytes: no program read them.
+        // The peer closed before reading all of it: not a whole answer.
         Err(error) => matches!(
             error.kind(),
             io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted
@@ -314,7 +317,8 @@ impl Transport for Connection {
 
     fn await_input(&mut self, _: NextTimeout) -> Result<bool, Error> {
         if self.buffers.input_append_buf().is_empty() {
-            // The head outgrew even the largest buffer: ureq refuses it.
+            // Defensive: ureq refuses a head over MAX_HEAD_BYTES before the
+            // buffer (one buffer larger) can fill up.
             self.note_oversized_head();
             self.open = false;
             return Err(Error::LargeResponseHeader(

@@ -632,6 +632,22 @@ fn panic_is_reported_before_the_process_dies() {
     }
 }
 
+/// The function's own serde code runs while the event is decoded: a panic
+/// there is the function's panic too, and is reported the same way.
+#[test]
+fn a_panic_while_decoding_is_reported() {
+    let server = fake(
+        Script::new()
+            .invoke("boom-id", r#"{"panic_in_decode":true}"#)
+            .invoke("never", ADA),
+    );
+    let run = run(&server, &[]);
+    assert_eq!(run.steps(), ["next", "error boom-id"], "\n{run}");
+    run.assert_failed();
+    let message = assert_error_report(run.only(Route::Error("boom-id")), "Runtime.Panic");
+    assert!(message.contains("while decoding"), "{message}\n{run}");
+}
+
 /// A panic in `Function::init` goes to `/init/error`, and `/next` is never
 /// called.
 #[test]

@@ -91,7 +91,8 @@ fn chunks_arrive_as_the_function_writes_them() {
     let server = fake(
         Script::new()
             .invoke("s-1", &event)
-            .invoke("after", r#"{"echo":1}"#),
+            .invoke("after", r#"{"echo":1}"#)
+            .invoke("later", r#"{"echo":2}"#),
     );
     let started = start(&server, &[]);
     let early = server.wait_for_chunks(1, Duration::from_secs(10));
@@ -101,7 +102,15 @@ fn chunks_arrive_as_the_function_writes_them() {
     let run = started.wait(&server);
     assert_eq!(
         run.steps(),
-        ["next", "response s-1", "next", "response after", "next"],
+        [
+            "next",
+            "response s-1",
+            "next",
+            "response after",
+            "next",
+            "response later",
+            "next"
+        ],
         "\n{run}"
     );
     let answer = run.only(Route::Response("s-1"));
@@ -116,12 +125,16 @@ fn chunks_arrive_as_the_function_writes_them() {
     );
     assert!(answer.trailers.is_empty(), "no error trailers on success\n{run}");
     // AWS asks for the connection to be closed after a stream: the next
-    // `/next` comes on a new one.
+    // `/next` comes on a new one, which then carries every later call.
     assert_eq!(
         run.requests[1].conn, run.requests[0].conn,
         "streamed on its own connection\n{run}"
     );
     assert_ne!(run.requests[2].conn, run.requests[1].conn, "\n{run}");
+    assert!(
+        run.requests[2..].iter().all(|r| r.conn == run.requests[2].conn),
+        "one keep-alive connection after the stream\n{run}"
+    );
     assert_answered_once(&run, &[]);
 }
 

@@ -17,6 +17,7 @@
 //! | `"fail": {"type": "...", "message": "..."}` | fails with that error instead |
 //! | `"fail_with_cause": true` | fails with a `std::error::Error` that has a source |
 //! | `"panic": "text"` | panics with that text |
+//! | `"panic_in_decode": true` | panics while the event is decoded |
 //! | `"stream": {...}` | streams instead of answering: see [`StreamCommand`] |
 //!
 //! An event that is not a JSON object of these fields (unknown fields are
@@ -50,6 +51,16 @@ pub struct Command {
     fail_with_cause: bool,
     panic: Option<String>,
     stream: Option<StreamCommand>,
+    /// `true`: panics while the event is decoded, in serde code of the
+    /// function's own, which the runtime must report like any panic.
+    #[serde(rename = "panic_in_decode", default, deserialize_with = "panic_if_true")]
+    _panic_in_decode: bool,
+}
+
+fn panic_if_true<'de, D: serde::Deserializer<'de>>(from: D) -> Result<bool, D::Error> {
+    let value = bool::deserialize(from)?;
+    assert!(!value, "asked to panic while decoding");
+    Ok(value)
 }
 
 #[derive(Deserialize)]
