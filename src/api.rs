@@ -503,7 +503,7 @@ pub fn set_trace_variable(trace_id: Option<&str>) {
     // Managed Instances it is never set). std's own readers take the same
     // lock as this write; what remains unsound is C code on another thread
     // of the function's reading the environment (`getenv`, `localtime`) at
-    // that moment, which README's Managed Instances section warns about.
+    // that moment, which README warns about.
     unsafe {
         match trace_id {
             Some(id) => std::env::set_var(NAME, id),
