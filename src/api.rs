@@ -174,13 +174,19 @@ impl Client {
         &self.base["http://".len()..self.path_at]
     }
 
+    /// The URL of an invocation's answer, `{base}/invocation/{id}/{call}`,
+    /// in one allocation (built by hand: `format!` costs more).
+    fn url(&self, id: &str, call: &str) -> String {
+        let mut url = String::with_capacity(self.base.len() + id.len() + 22);
+        for part in [&self.base, "/invocation/", id, "/", call] {
+            url.push_str(part);
+        }
+        url
+    }
+
     /// The path of an invocation's answer, `[/prefix]/2018-06-01/runtime/invocation/{id}/{call}`.
     pub fn path(&self, id: &str, call: &str) -> String {
-        let mut path = String::with_capacity(self.base.len() - self.path_at + id.len() + 22);
-        for part in [&self.base[self.path_at..], "/invocation/", id, "/", call] {
-            path.push_str(part);
-        }
-        path
+        self.url(id, call)[self.path_at..].to_owned()
     }
 
     /// A socket for a streamed answer: this client's connection when it is
@@ -268,22 +274,15 @@ impl Client {
             let status = streamed.map_err(Error::Stream)?;
             return self.settle(RESPONSE, status);
         }
+        let error_json;
         let (call, path, body, error_type) = match &result {
             Ok(body) => (RESPONSE, "response", &body[..], None),
-            Err(error) => (ERROR, "error", &[][..], Some(error)),
-        };
-        let error_json;
-        let body = match error_type {
-            Some(error) => {
+            Err(error) => {
                 error_json = error.to_json();
-                &error_json[..]
+                (ERROR, "error", &error_json[..], Some(error))
             }
-            None => body,
         };
-        let mut url = String::with_capacity(self.path_at + 64);
-        url.push_str(&self.base[..self.path_at]);
-        url.push_str(&self.path(&context.request_id, path));
-        let mut request = self.agent.post(&url);
+        let mut request = self.agent.post(&self.url(&context.request_id, path));
         if let Some(invocation_id) = &context.invocation_id {
             request = request.header("Lambda-Runtime-Invocation-Id", invocation_id);
         }

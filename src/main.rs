@@ -39,7 +39,6 @@ fn main() -> ExitCode {
         Ok(client) => client,
         Err(error) => return exit(error),
     };
-    client.bind_thread();
     panic::install();
     panic::register(&client, true);
     let init = config

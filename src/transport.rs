@@ -118,7 +118,7 @@ impl Connector for Loopback {
             stream,
             buffers: RuntimeBuffers::new(),
             request: Vec::new(),
-            phase: Phase::Sending,
+            sending: true,
             reused: false,
             open: true,
         }))
@@ -181,17 +181,6 @@ impl Resolver for FixedAddress {
     }
 }
 
-/// Where the current request is.
-#[derive(Debug, PartialEq, Eq)]
-enum Phase {
-    /// ureq is handing over the request's bytes.
-    Sending,
-    /// The request is written; no byte of the answer yet.
-    Sent,
-    /// The answer is arriving.
-    Answered,
-}
-
 #[derive(Debug)]
 pub struct Connection {
     /// Which of the client's connections this is (see [`Shared`]).
@@ -204,7 +193,8 @@ pub struct Connection {
     /// out in one write, and again on a new connection if the peer had
     /// closed this one.
     request: Vec<u8>,
-    phase: Phase,
+    /// ureq is handing over a request's bytes, not yet sent.
+    sending: bool,
     /// This is not the connection's first request (ureq reuses a connection
     /// only after reading a whole answer): a failure now may be the peer
     /// having closed it while it sat idle.
@@ -302,9 +292,9 @@ impl Transport for Connection {
     }
 
     fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), Error> {
-        if self.phase != Phase::Sending {
+        if !self.sending {
             // A new request: ureq reuses a connection only after a whole answer.
-            self.phase = Phase::Sending;
+            self.sending = true;
             self.reused = true;
             if self.request.capacity() > 4 * BUFFER_BYTES {
                 self.request = Vec::new();
@@ -326,8 +316,8 @@ impl Transport for Connection {
                 MAX_HEAD_BYTES,
             ));
         }
-        let read = if self.phase == Phase::Sending {
-            self.phase = Phase::Sent;
+        let read = if self.sending {
+            self.sending = false;
             let mut read = self.exchange();
             if self.reused && matches!(read, Ok(0)) {
                 read = self.refusal().map_or(Ok(0), Err);
@@ -347,9 +337,6 @@ impl Transport for Connection {
                 return Err(Error::Io(error));
             }
         };
-        if amount > 0 {
-            self.phase = Phase::Answered;
-        }
         self.open &= amount > 0;
         self.buffers.input_appended(amount);
         if self.buffers.input().len() > MAX_HEAD_BYTES {
