@@ -2,11 +2,11 @@
 # `make help` lists the targets; `make` alone builds bootstrap.zip.
 #
 # Variables: ARCH=x86_64|arm64 (default x86_64), PROFILE=release|tiny (default
-# release), EXAMPLE=<a folder of examples/> (build examples/<name>/handler.rs
-# instead of src/handler.rs; make run sends its events/), FEATURES (more cargo
+# release), EXAMPLE=<a folder of examples/> (build that Cargo example instead
+# of the built-in function; make run sends its events/), FEATURES (cargo
 # features), ZIP_OUT (default bootstrap.zip), PORT and GREETING (make run),
 # EVENT (make invoke), STACK (make invoke/logs/delete), LOG_FORMAT=Text|JSON
-# (make deploy), SIZE_FEATURES (make size; default test-function), NIGHTLY
+# (make deploy), SIZE_EXAMPLE (make size; default test-function), NIGHTLY
 # (toolchain for tiny), CARGO_TARGET_DIR.
 #
 # Where the size comes from: stripped bytes of the runtime at commit 65a1df6,
@@ -72,23 +72,25 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 
-# The function compiled in: src/handler.rs by default; EXAMPLE=<name> takes
-# examples/<name>/handler.rs instead (cargo feature example-<name>), and
-# make run then sends examples/<name>/events/ rather than events/.
-EXAMPLES := $(sort $(patsubst $(ROOT)/examples/%/handler.rs,%,$(wildcard $(ROOT)/examples/*/handler.rs)))
+# The function built: the `bootstrap` binary (src/main.rs over
+# src/handler.rs) by default; EXAMPLE=<name> builds the Cargo example
+# examples/<name>/main.rs instead, and make run then sends
+# examples/<name>/events/ rather than events/. EXAMPLE=test-function is the
+# runtime tests' own function (tests/function/), which make size measures.
+EXAMPLES := $(sort $(patsubst $(ROOT)/examples/%/main.rs,%,$(wildcard $(ROOT)/examples/*/main.rs)))
 EXAMPLE ?=
 ifneq ($(EXAMPLE),)
-ifeq ($(filter $(EXAMPLE),$(EXAMPLES)),)
-$(error EXAMPLE must name a folder of examples/ with a handler.rs \
+ifeq ($(filter $(EXAMPLE),$(EXAMPLES) test-function),)
+$(error EXAMPLE must name a folder of examples/ with a main.rs \
 ($(or $(EXAMPLES),there is none)), not '$(EXAMPLE)')
 endif
 endif
 EVENTS := $(ROOT)/$(if $(EXAMPLE),examples/$(EXAMPLE)/)events
+CARGO_TARGET_ARGS := $(if $(EXAMPLE),--example $(EXAMPLE),--bin bootstrap)
 
-# Cargo features for build/tiny/zip, comma- or space-separated (the tests
-# build FEATURES=test-function), plus the example's.
+# Cargo features for build/tiny/zip, comma- or space-separated.
 FEATURES ?=
-ALL_FEATURES := $(strip $(subst $(comma),$(space),$(FEATURES)) $(if $(EXAMPLE),example-$(EXAMPLE)))
+ALL_FEATURES := $(strip $(subst $(comma),$(space),$(FEATURES)))
 CARGO_FEATURES := $(if $(ALL_FEATURES),--features $(subst $(space),$(comma),$(ALL_FEATURES)))
 NIGHTLY ?= nightly
 PYTHON ?= python3
@@ -96,7 +98,7 @@ VENV := $(ROOT)/.venv
 
 # One target directory for every step, absolute (sam build runs elsewhere).
 export CARGO_TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
-BIN := $(CARGO_TARGET_DIR)/$(TARGET)/$(PROFILE)/bootstrap
+BIN := $(CARGO_TARGET_DIR)/$(TARGET)/$(PROFILE)/$(if $(EXAMPLE),examples/$(EXAMPLE),bootstrap)
 ZIP_OUT ?= $(ROOT)/bootstrap.zip
 
 # The tools in .venv (cargo-lambda, sam, aws) come first.
@@ -156,7 +158,7 @@ SAM_PARAMETERS = --parameter-overrides Architecture=$(ARCH) LogFormat=$(LOG_FORM
 AWS_CHECK = region=$$($(VENV)/bin/python $(ROOT)/scripts/aws-check.py $(ROOT)/samconfig.toml)
 
 .PHONY: help setup setup-run setup-test setup-deploy rust-target nightly build tiny zip size \
-	run test swap-test bench bloat deploy invoke logs delete clean distclean build-$(LOGICAL_ID) build-StreamFunction
+	run test bench bloat deploy invoke logs delete clean distclean build-$(LOGICAL_ID) build-StreamFunction
 
 help: ## List the targets.
 	@echo 'make [target] [ARCH=x86_64|arm64] [PROFILE=release|tiny]'
@@ -203,12 +205,12 @@ build: nightly
 		extra=', "-Lnative='"$$(rustc --print sysroot)/$$musl"'"'; \
 	fi; \
 	config='target.$(TARGET).rustflags = [$(call toml-list,$(TINY_RUSTFLAGS))'"$$extra]"; \
-	echo "rustup run $(NIGHTLY) cargo build --profile tiny --target $(TARGET) $(CARGO_FEATURES) $(TINY_STD) --config '$$config'"; \
-	cd $(ROOT) && rustup run $(NIGHTLY) cargo build --profile tiny --target $(TARGET) $(CARGO_FEATURES) $(TINY_STD) --config "$$config"
+	echo "rustup run $(NIGHTLY) cargo build --profile tiny --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(TINY_STD) --config '$$config'"; \
+	cd $(ROOT) && rustup run $(NIGHTLY) cargo build --profile tiny --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(TINY_STD) --config "$$config"
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes"
 else
-build: rust-target ## Build target/<triple>/release/bootstrap (ARCH=arm64 for aarch64).
-	cd $(ROOT) && $(CARGO) build --release --target $(TARGET) $(CARGO_FEATURES) $(call rustflags,$(RELEASE_RUSTFLAGS))
+build: rust-target ## Build target/<triple>/release/bootstrap (ARCH=arm64 for aarch64; EXAMPLE=x: .../release/examples/x).
+	cd $(ROOT) && $(CARGO) build --release --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(call rustflags,$(RELEASE_RUSTFLAGS))
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes"
 endif
 
@@ -219,11 +221,11 @@ zip: build ## Write bootstrap.zip: one entry, bootstrap, mode 0755, same bytes f
 	@$(PYTHON) $(ROOT)/scripts/mkzip.py $(BIN) $(ZIP_OUT)
 
 # The guards are on the runtime itself, so `make size` builds it with the
-# test suite's function (FEATURES=test-function), as the size tests do,
-# whatever src/handler.rs holds. SIZE_FEATURES= measures your own function.
-SIZE_FEATURES ?= test-function
-SIZE_BUILD = $(MAKE) -f $(ROOT)/Makefile build FEATURES=$(SIZE_FEATURES) EXAMPLE=
-size: ## Build every build this machine can (FEATURES=test-function), print bytes and zip bytes against guards and goals.
+# test suite's function (EXAMPLE=test-function), as the size tests do,
+# whatever src/handler.rs holds. SIZE_EXAMPLE= measures the built-in function.
+SIZE_EXAMPLE ?= test-function
+SIZE_BUILD = $(MAKE) -f $(ROOT)/Makefile build EXAMPLE=$(SIZE_EXAMPLE)
+size: ## Build every build this machine can (EXAMPLE=test-function), print bytes and zip bytes against guards and goals.
 	@$(SIZE_BUILD) ARCH=x86_64 PROFILE=release
 	@$(SIZE_BUILD) ARCH=arm64 PROFILE=release
 	@if rustup toolchain list | grep -q '^$(NIGHTLY)'; then \
@@ -231,7 +233,7 @@ size: ## Build every build this machine can (FEATURES=test-function), print byte
 		$(SIZE_BUILD) ARCH=arm64 PROFILE=tiny; \
 	else echo "no '$(NIGHTLY)' toolchain: no tiny builds"; fi
 	@echo
-	@$(PYTHON) $(ROOT)/scripts/size.py $(CARGO_TARGET_DIR) '$(or $(SIZE_FEATURES),no features)'
+	@$(PYTHON) $(ROOT)/scripts/size.py $(CARGO_TARGET_DIR) '$(SIZE_EXAMPLE)'
 
 run: setup-run build ## Run the function against cargo lambda's emulator and invoke every event in events/ (EXAMPLE=x: examples/x/events/).
 	@BIN=$(BIN) RUNNER=$(if $(filter arm64,$(ARCH)),qemu-aarch64) PORT=$(PORT) EVENTS=$(EVENTS) \
@@ -242,20 +244,17 @@ run: setup-run build ## Run the function against cargo lambda's emulator and inv
 # Plain `cargo test` is the fast offline loop (unit and protocol tests); the
 # slow and networked suites (tests/packaging.rs, tests/emulator.rs) are
 # #[ignore]d there and run here, with every tool required (BOOTSTRAP_STRICT).
+# The runtime's suites run the tests' own function (the Cargo example
+# test-function), so what src/handler.rs holds cannot turn them red.
 FAKE_API := --manifest-path $(ROOT)/tests/fake-api/Cargo.toml
-test: setup-test ## Format check, clippy, every test (the slow ones too), the swap test; missing tools fail.
+test: setup-test ## Format check, clippy, docs, every test (the slow ones too); missing tools fail.
 	cd $(ROOT) && $(CARGO) fmt --check && $(CARGO) fmt --check $(FAKE_API)
-	cd $(ROOT) && $(CARGO) clippy --all-targets -- -D warnings
+	cd $(ROOT) && $(CARGO) clippy --all-targets --all-features -- -D warnings
 	cd $(ROOT) && $(CARGO) clippy --all-targets $(FAKE_API) -- -D warnings
+	cd $(ROOT) && RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --lib
 	cd $(ROOT) && $(CARGO) test $(FAKE_API)
+	cd $(ROOT) && $(CARGO) test --all-features --lib
 	cd $(ROOT) && BOOTSTRAP_STRICT=1 $(CARGO) test -- --include-ignored
-	@$(MAKE) -f $(ROOT)/Makefile swap-test
-
-# A user's own function must not be able to turn the runtime's tests red:
-# the protocol suite again, in a copy of the project whose src/handler.rs is
-# examples/typed/handler.rs. Same target directory: no dependency rebuilt.
-swap-test: ## The protocol tests with src/handler.rs replaced by examples/typed/handler.rs (in a copy).
-	CARGO=$(CARGO) CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) BOOTSTRAP_STRICT=1 $(ROOT)/scripts/swap-test.sh
 
 bench: ## Benchmark against the official runtime (bench/).
 	@if [ -x $(ROOT)/bench/run ]; then $(ROOT)/bench/run; \

@@ -2,11 +2,13 @@
 """Print the size table: binary and zip bytes of each build, next to its
 guard (what the tests enforce) and its goal.
 
-    size.py TARGET_DIR [FEATURES]
+    size.py TARGET_DIR [EXAMPLE]
 
 The guards are on the runtime itself: `make size` and the size tests build
-it with the test suite's function (FEATURES=test-function), so whatever
-src/handler.rs holds does not count. FEATURES only labels the table.
+it with the test suite's function (EXAMPLE=test-function, the Cargo example
+whose binary is <profile>/examples/test-function), so whatever
+src/handler.rs holds does not count. Without EXAMPLE: the built-in
+function's <profile>/bootstrap.
 
 Builds that are not there (say, `tiny` without a nightly toolchain) get a
 line saying so. The exit status is 1 when a build is over its guard.
@@ -39,16 +41,17 @@ def n(value):
 
 def main(argv):
     if len(argv) not in (2, 3):
-        sys.stderr.write("usage: size.py TARGET_DIR [FEATURES]\n")
+        sys.stderr.write("usage: size.py TARGET_DIR [EXAMPLE]\n")
         return 2
     target_dir = argv[1]
-    if len(argv) == 3:
-        print(f"builds with features: {argv[2]}")
+    example = argv[2] if len(argv) == 3 else ""
+    binary = os.path.join("examples", example) if example else "bootstrap"
+    print(f"builds of {'example ' + example if example else 'the built-in function'}")
     head = ("build", "bytes", "zip bytes", "guard", "goal", "x official", "")
     rows = [head]
     over = False
     for profile, arch, triple, guard, goal in BUILDS:
-        path = os.path.join(target_dir, triple, profile, "bootstrap")
+        path = os.path.join(target_dir, triple, profile, binary)
         label = f"{profile} {arch}"
         if not os.path.isfile(path):
             rows.append((label, "-", "-", n(guard), n(goal), "-", "not built"))

@@ -14,11 +14,12 @@ use std::env::{self, VarError};
 
 use serde_json::{Value, json};
 
-use crate::function::{Config, Context, Error, Function};
+use lambda_bootstrap::{Config, Context, Error, Function};
 
 /// The longest `GREETING` accepted; a longer one is a configuration mistake.
 const MAX_GREETING_BYTES: usize = 64;
 
+/// The greeter: its greeting, read once by `init`.
 pub struct Handler {
     greeting: String,
 }

@@ -3,7 +3,8 @@
 //!
 //! The function logs with [`trace!`](crate::trace), [`debug!`](crate::debug),
 //! [`info!`](crate::info), [`warn!`](crate::warn) and
-//! [`error!`](crate::error) (`use crate::function::info;`). Lambda captures
+//! [`error!`](crate::error) (`use lambda_bootstrap::info;`), or with
+//! [`write()`] at a level chosen at run time. Lambda captures
 //! stdout and stderr; with `AWS_LAMBDA_LOG_FORMAT=JSON` it expects one JSON
 //! object per line, shaped as its own runtimes write them so CloudWatch
 //! filters work: `{"timestamp", "level", "requestId", "message"}`.
@@ -14,9 +15,7 @@
 //!
 //! With the `log-facade` feature the runtime is also the `log` crate's
 //! logger, so records of the libraries a function uses come out the same
-//! way. It is off by default because it costs 20 KB: ureq logs through
-//! `log` too, and a logger makes the formatting of all its debug records
-//! part of the binary (the records themselves are dropped here).
+//! way. It is off by default for its size (docs/design.md, "Logging").
 
 use std::cell::RefCell;
 use std::fmt::{self, Display, Write as _};
@@ -29,11 +28,17 @@ use serde::Serialize;
 /// writes it, for the reason it is about to exit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// The finest detail.
     Trace,
+    /// Detail for debugging.
     Debug,
+    /// What happened (the default lowest level written).
     Info,
+    /// Something to look at.
     Warn,
+    /// A failure.
     Error,
+    /// The runtime's reason to exit.
     Fatal,
 }
 
@@ -49,6 +54,8 @@ impl Level {
         }
     }
 
+    /// The level named `name` (`TRACE` to `FATAL`, any case, as
+    /// `AWS_LAMBDA_LOG_LEVEL` names them).
     pub fn parse(name: &str) -> Option<Level> {
         [
             Level::Trace,
@@ -112,7 +119,7 @@ thread_local! {
 /// becomes `log`'s logger). `force_json`: Lambda Managed Instances require
 /// JSON logs (lines of concurrent invocations interleave, so each must carry
 /// its request id).
-pub fn install(force_json: bool) {
+pub(crate) fn install(force_json: bool) {
     let variable = |name| std::env::var(name).unwrap_or_default();
     let _logger = LOGGER.get_or_init(|| Logger {
         json: force_json || variable("AWS_LAMBDA_LOG_FORMAT").eq_ignore_ascii_case("json"),
@@ -124,8 +131,15 @@ pub fn install(force_json: bool) {
     }
 }
 
-/// Writes one line at `level`, if the configured level lets it through.
-/// What the logging macros call.
+/// Writes one line at `level`, if the configured level lets it through:
+/// what the logging macros call, for a level chosen at run time.
+///
+/// ```
+/// use lambda_bootstrap::log::{self, Level};
+///
+/// let level = Level::parse("warn").unwrap_or(Level::Info);
+/// log::write(level, format_args!("{} items left", 3));
+/// ```
 pub fn write(level: Level, message: fmt::Arguments<'_>) {
     logger().write(level, message);
 }
@@ -161,7 +175,7 @@ macro_rules! error {
 }
 
 /// Marks this thread's lines as belonging to invocation `id` ("" for none).
-pub fn set_request_id(id: &str) {
+pub(crate) fn set_request_id(id: &str) {
     REQUEST_ID.with(|current| {
         let mut current = current.borrow_mut();
         current.clear();
@@ -170,7 +184,7 @@ pub fn set_request_id(id: &str) {
 }
 
 /// The runtime's last words before it exits.
-pub fn fatal(message: impl Display) {
+pub(crate) fn fatal(message: impl Display) {
     logger().write(Level::Fatal, format_args!("{message}"));
 }
 

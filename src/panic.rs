@@ -12,15 +12,15 @@ use std::cell::RefCell;
 use std::panic::{self, PanicHookInfo};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use crate::api::Client;
-use crate::function::{Context, Error};
+use crate::client::Client;
 use crate::workers;
+use crate::{Context, Error};
 
 /// What a thread that serves invocations is doing, for the hook to report.
 enum Running {
     Nothing,
     Init,
-    /// Only what an answer needs (request and invocation ids).
+    /// Only what an answer needs (request and invocation ids, the outlet).
     Invocation(Context),
 }
 
@@ -99,6 +99,7 @@ pub fn guard<T>(context: &Context, function: impl FnOnce() -> T) -> T {
     let answer_needs = Context {
         request_id: context.request_id.clone(),
         invocation_id: context.invocation_id.clone(),
+        outlet: context.outlet.clone(),
         ..Context::default()
     };
     arm(Running::Invocation(answer_needs), function)

@@ -4,42 +4,96 @@
 //! and, when the function fails after its first byte, HTTP trailers naming
 //! the error (`Lambda-Runtime-Function-Error-Type` and `-Body`, the body in
 //! base64). ureq has no request trailers, so this module writes that request
-//! itself, on the worker's own connection, and reads the API's answer. All
-//! HTTP framing of it is here, in [`head`], [`chunk`], [`end`] and
-//! [`read_answer`].
+//! itself, on the worker's own connection (lent by [`Lender`]), and reads the
+//! API's answer. All HTTP framing of it is here, in [`head`], [`chunk`],
+//! [`last_chunk`] and [`read_answer`].
 //!
-//! A stream belongs to the thread serving the invocation: the function
-//! writes to it through [`Stream`], and the runtime ends it after the
-//! function returns, or from the panic hook if the function panics on that
-//! thread. (A panic on a thread of the function's own, mid-stream, can't
-//! reach the stream: the report goes to `/error`, which Lambda refuses
-//! after the first byte, and the caller sees the stream cut short.)
+//! The way through: each worker's client has one [`Outlet`], which the
+//! client puts in the [`Context`](crate::Context) of every invocation it
+//! hands out. [`Context::stream`](crate::Context::stream) opens the
+//! invocation's stream in that outlet and returns a [`Stream`] on it; the
+//! function writes; after the function returns, the client
+//! ([`crate::client::Client::answer`]) finishes the stream through the same
+//! outlet, with the error trailers if the function failed.
 
-use std::cell::RefCell;
+use std::fmt;
 use std::io::{self, Read, Write};
-use std::marker::PhantomData;
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::api::Client;
-use crate::function::Error;
+use serde::Serialize;
+
+use crate::Error;
+use crate::lend::Lender;
 use crate::transport;
 
 /// The content type of a function URL's streamed answer: a JSON prelude
 /// (status, headers, cookies), eight NUL bytes, then the body.
 const HTTP_CONTENT_TYPE: &str = "application/vnd.awslambda.http-integration-response";
 
-/// The body of a streamed answer. Each `write` goes out at once as one
-/// HTTP chunk (wrap it in a `BufWriter` to send fewer, larger ones); the
-/// first also sends the request head, and the HTTP prelude if there is one.
-/// A write fails once the API has refused the stream or the connection is
-/// gone; the runtime then reports what happened after the function returns.
+/// The body of a streamed answer, from [`Context::stream`](crate::Context::stream)
+/// or [`Context::stream_http`](crate::Context::stream_http). Each `write`
+/// goes out at once as one HTTP chunk (wrap it in a `BufWriter` to send
+/// fewer, larger ones); the first also sends the request head, and the HTTP
+/// prelude if there is one. A write fails once the API has refused the
+/// stream or the connection is gone; the runtime then reports what happened
+/// after the function returns.
 ///
-/// The stream stays on the thread that serves the invocation.
+/// A function that streams returns `Ok(())` when it is done: the runtime
+/// ends the stream then. An error returned after the first byte ends it
+/// with Lambda's error trailers; before it, the error is reported as from
+/// any function.
+///
+/// ```no_run
+/// use std::io::Write;
+///
+/// use lambda_bootstrap::{Config, Context, Error, Function};
+///
+/// struct Ticker;
+///
+/// impl Function for Ticker {
+///     type Event = serde_json::Value;
+///     type Output = ();
+///
+///     fn init(_config: &Config) -> Result<Ticker, Error> {
+///         Ok(Ticker)
+///     }
+///
+///     fn handle(&self, _event: serde_json::Value, context: &Context) -> Result<(), Error> {
+///         let mut body = context.stream_http(200, &[("content-type", "text/event-stream")], &[]);
+///         for tick in 1..=3 {
+///             write!(body, "data: {tick}\n\n")?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// fn main() -> std::process::ExitCode {
+///     lambda_bootstrap::run::<Ticker>()
+/// }
+/// ```
 pub struct Stream {
-    _thread_bound: PhantomData<*const ()>,
+    /// `None` for a [`Context`](crate::Context) that no runtime handed out
+    /// (made in a test): there is nowhere to write.
+    outlet: Option<Arc<Outlet>>,
+    /// The invocation the stream belongs to: a write after it is over fails.
+    request_id: String,
 }
 
-/// The current invocation's stream, per thread.
+/// Where one worker's streamed answers go: its connection (through the
+/// [`Lender`]), and the stream of the invocation it serves, if the function
+/// opened one.
+pub(crate) struct Outlet {
+    lender: Arc<Lender>,
+    address: SocketAddr,
+    /// `[/prefix]/2018-06-01/runtime/invocation/`, before `{id}/response`.
+    invocations_path: String,
+    /// `host:port`, for the `Host` header.
+    authority: String,
+    open: Mutex<Option<Open>>,
+}
+
+/// The stream an invocation opened.
 struct Open {
     request_id: String,
     invocation_id: Option<String>,
@@ -52,22 +106,24 @@ struct Open {
     broken: Option<io::ErrorKind>,
     /// The bytes of one write, framed as a chunk.
     buffer: Vec<u8>,
-    /// [`Open::end`], reached through this pointer so that only a binary
-    /// whose function streams (calls [`Stream::new`]) contains it: a
-    /// buffered function pays nothing for streaming.
-    end: fn(Open, Option<&Error>) -> io::Result<u16>,
-}
-
-thread_local! {
-    static OPEN: RefCell<Option<Open>> = const { RefCell::new(None) };
+    /// [`Open::finish`], reached through this pointer so that only a binary
+    /// whose function streams (calls [`Stream::open`]) contains it
+    /// (docs/design.md, "Size").
+    finish: fn(Open, &Outlet, Option<&Error>) -> io::Result<u16>,
 }
 
 impl Stream {
-    /// Opens the stream for this invocation, or returns the one already open
-    /// (a second `stream_http` keeps the first one's prelude).
-    pub(crate) fn new(request_id: &str, invocation_id: Option<&str>, prelude: Option<Vec<u8>>) -> Stream {
-        OPEN.with(|open| {
-            let mut open = open.borrow_mut();
+    /// Opens the stream of invocation `request_id` in `outlet`, or returns
+    /// the one already open (a second `stream_http` keeps the first one's
+    /// prelude).
+    pub(crate) fn open(
+        outlet: Option<&Arc<Outlet>>,
+        request_id: &str,
+        invocation_id: Option<&str>,
+        prelude: Option<Vec<u8>>,
+    ) -> Stream {
+        if let Some(outlet) = outlet {
+            let mut open = outlet.lock();
             if open.as_ref().is_none_or(|o| o.request_id != request_id) {
                 *open = Some(Open {
                     request_id: request_id.to_owned(),
@@ -77,12 +133,13 @@ impl Stream {
                     socket: None,
                     broken: None,
                     buffer: Vec::new(),
-                    end: Open::end,
+                    finish: Open::finish,
                 });
             }
-        });
+        }
         Stream {
-            _thread_bound: PhantomData,
+            outlet: outlet.cloned(),
+            request_id: request_id.to_owned(),
         }
     }
 }
@@ -92,10 +149,19 @@ impl Write for Stream {
         if bytes.is_empty() {
             return Ok(0);
         }
-        OPEN.with(|open| match open.borrow_mut().as_mut() {
-            Some(open) => open.send(bytes).map(|()| bytes.len()),
-            None => Err(io::Error::other("the invocation this stream belonged to is over")),
-        })
+        let Some(outlet) = &self.outlet else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "this Context was not handed out by the runtime: its stream goes nowhere",
+            ));
+        };
+        let mut open = outlet.lock();
+        match open.as_mut() {
+            Some(open) if open.request_id == self.request_id => {
+                open.send(bytes, outlet).map(|()| bytes.len())
+            }
+            _ => Err(io::Error::other("the invocation this stream belonged to is over")),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -103,26 +169,84 @@ impl Write for Stream {
     }
 }
 
+impl Outlet {
+    /// The outlet of a client whose connections `lender` watches: answers
+    /// go to `invocations_path` on `address`, named `authority`.
+    pub fn new(
+        lender: Arc<Lender>,
+        address: SocketAddr,
+        invocations_path: String,
+        authority: String,
+    ) -> Outlet {
+        Outlet {
+            lender,
+            address,
+            invocations_path,
+            authority,
+            open: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The path a streamed answer to invocation `request_id` is posted to.
+    pub fn answer_path(&self, request_id: &str) -> String {
+        format!("{}{request_id}/response", self.invocations_path)
+    }
+
+    /// `host:port`, as the `Host` header names the API.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// Ends the invocation's stream if the function opened one, and returns
+    /// the API's status for it; `None` if it did not, and the answer is
+    /// buffered. `failure` is the function's error, if any.
+    pub fn finish(&self, failure: Option<&Error>) -> Option<io::Result<u16>> {
+        let open = self.lock().take()?;
+        if open.socket.is_none() && failure.is_some() {
+            // Not a byte sent: the error goes to `/error` like a buffered one.
+            return None;
+        }
+        Some((open.finish)(open, self, failure))
+    }
+}
+
+/// Outlets are equal when they are the same one: two contexts are equal
+/// when they describe the same invocation, answered the same way.
+impl PartialEq for Outlet {
+    fn eq(&self, other: &Outlet) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Outlet {}
+
+impl fmt::Debug for Outlet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outlet")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Open {
     /// Frames `bytes` as a chunk (after the head and prelude if this is the
     /// first) and writes them in one call.
-    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn send(&mut self, bytes: &[u8], outlet: &Outlet) -> io::Result<()> {
         if let Some(kind) = self.broken {
             return Err(io::Error::new(kind, "the response stream is closed"));
         }
         self.buffer.clear();
         if self.socket.is_none() {
-            let (socket, path, authority) = Client::with_thread(|client| {
-                let path = client.path(&self.request_id, "response");
-                client
-                    .stream_socket()
-                    .map(|socket| (socket, path, client.authority().to_owned()))
-            })??;
-            self.socket = Some(socket);
+            self.socket = Some(outlet.lender.lend(outlet.address)?);
+            let path = outlet.answer_path(&self.request_id);
             head(
                 &mut self.buffer,
                 &path,
-                &authority,
+                outlet.authority(),
                 self.invocation_id.as_deref(),
                 self.http,
             );
@@ -149,14 +273,14 @@ impl Open {
 
     /// Ends the stream: the last chunk, with the error trailers after a
     /// failure, then the API's answer. Returns its status.
-    fn end(mut self, failure: Option<&Error>) -> io::Result<u16> {
+    fn finish(mut self, outlet: &Outlet, failure: Option<&Error>) -> io::Result<u16> {
         if self.socket.is_none() {
             // Nothing written yet: send the head (and prelude) now.
-            self.send(b"")?;
+            self.send(b"", outlet)?;
         }
         if self.broken.is_none() {
             self.buffer.clear();
-            end(&mut self.buffer, failure);
+            last_chunk(&mut self.buffer, failure);
             // A failed write may still have an answer to read (an early 4xx).
             let _ = self.write_buffer();
         }
@@ -170,15 +294,26 @@ impl Open {
     }
 }
 
-/// Ends this thread's stream if the function opened one; `None` if not, and
-/// the answer is buffered. `failure` is the function's error, if any.
-pub(crate) fn finish(failure: Option<&Error>) -> Option<io::Result<u16>> {
-    let open = OPEN.with(|open| open.try_borrow_mut().ok()?.take())?;
-    if open.socket.is_none() && failure.is_some() {
-        // Not a byte sent: the error goes to `/error` like a buffered one.
-        return None;
+/// The JSON prelude of a function URL's streamed answer.
+pub(crate) fn prelude(status: u16, headers: &[(&str, &str)], cookies: &[&str]) -> Vec<u8> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Prelude<'a> {
+        status_code: u16,
+        #[serde(serialize_with = "as_map")]
+        headers: &'a [(&'a str, &'a str)],
+        cookies: &'a [&'a str],
     }
-    Some((open.end)(open, failure))
+    fn as_map<S: serde::Serializer>(pairs: &&[(&str, &str)], to: S) -> Result<S::Ok, S::Error> {
+        to.collect_map(pairs.iter().map(|(name, value)| (name, value)))
+    }
+    let prelude = Prelude {
+        status_code: status,
+        headers,
+        cookies,
+    };
+    // Numbers and strings always serialize.
+    serde_json::to_vec(&prelude).unwrap_or_default()
 }
 
 /// The request head of a streamed answer.
@@ -214,7 +349,7 @@ fn chunk(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// The last chunk, and the error trailers if the function failed.
-fn end(out: &mut Vec<u8>, failure: Option<&Error>) {
+fn last_chunk(out: &mut Vec<u8>, failure: Option<&Error>) {
     out.extend_from_slice(b"0\r\n");
     if let Some(error) = failure {
         let _ = write!(
@@ -340,14 +475,14 @@ mod tests {
     }
 
     #[test]
-    fn the_end_carries_the_error_in_trailers() {
+    fn the_last_chunk_carries_the_error_in_trailers() {
         let mut out = Vec::new();
-        end(&mut out, None);
+        last_chunk(&mut out, None);
         assert_eq!(text(out), "0\r\n\r\n");
 
         let error = Error::new("Function.Boom", "it broke");
         let mut out = Vec::new();
-        end(&mut out, Some(&error));
+        last_chunk(&mut out, Some(&error));
         let mut body = Vec::new();
         base64(&mut body, &error.to_json());
         assert_eq!(

@@ -18,25 +18,21 @@
 //!   API may have taken it, and answering twice is worse than exiting;
 //! - reads answer heads up to [`MAX_HEAD_BYTES`], in a buffer that starts at
 //!   8 KiB and grows only for an unusually large head;
-//! - connects to an IP literal or `localhost` parsed once: no DNS, which
-//!   keeps std's lookup code and musl's resolver (about 60 KB) out.
+//! - connects to the one address [`crate::address`] parsed: no DNS.
 //!
-//! It also lends its idle socket to [`crate::stream`], which writes the one
-//! request ureq can't (a chunked body with trailers) on the same connection
-//! and then closes it, as AWS asks of a streamed answer.
+//! Each connection tells the client's [`Lender`] about its socket, so a
+//! streamed answer can borrow it.
 
-use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ureq::Error;
-use ureq::config::Config;
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+
+use crate::address;
+use crate::lend::Lender;
 
 /// The largest answer head read (ureq's default). The `/next` head carries
 /// the client context (up to about 3.5 KB) and the Cognito identity; a
@@ -46,60 +42,31 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Where the input buffer starts, and the output buffer's size.
 const BUFFER_BYTES: usize = 8 * 1024;
 
-/// What a client's connections share with it: the socket of the newest
-/// connection (for streaming), and the request id of an answer whose head
-/// was too large to parse.
-#[derive(Debug)]
-pub struct Shared {
-    /// The next connection's number: never reused, so a retired number
-    /// means one connection only.
-    next_id: AtomicU64,
-    socket: Mutex<Option<(u64, TcpStream)>>,
-    /// The connection that a stream used and closed: ureq must not reuse it.
-    retired: AtomicU64,
-    oversized: Mutex<Option<String>>,
-}
+/// The request id found in the last answer head that was over
+/// [`MAX_HEAD_BYTES`]: ureq refuses such a head without handing it over,
+/// and the runtime can still answer that invocation.
+#[derive(Debug, Default)]
+pub struct OversizedHead(Mutex<Option<String>>);
 
-impl Default for Shared {
-    fn default() -> Shared {
-        Shared {
-            next_id: AtomicU64::new(0),
-            socket: Mutex::default(),
-            retired: AtomicU64::new(u64::MAX),
-            oversized: Mutex::default(),
-        }
-    }
-}
-
-impl Shared {
-    /// A second handle on the newest connection's socket, with the
-    /// connection's number, if ureq still holds that connection.
-    pub fn socket(&self) -> Option<(u64, TcpStream)> {
-        let slot = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
-        let (id, socket) = slot.as_ref()?;
-        Some((*id, socket.try_clone().ok()?))
+impl OversizedHead {
+    /// The request id, taken once.
+    pub fn take_request_id(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
-    /// Marks connection `id` as closed by its borrower: ureq then opens a
-    /// new one instead of reusing it.
-    pub fn retire(&self, id: u64) {
-        self.retired.store(id, Ordering::Relaxed);
-    }
-
-    /// The request id found in the last head that was over
-    /// [`MAX_HEAD_BYTES`], taken once.
-    pub fn take_oversized_request_id(&self) -> Option<String> {
-        self.oversized
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+    fn note(&self, head: &[u8]) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
+            find_field(head, b"lambda-runtime-aws-request-id");
     }
 }
 
 /// Opens connections to the Runtime API.
 #[derive(Debug)]
 pub struct Loopback {
-    pub shared: Arc<Shared>,
+    /// Told of each connection's socket.
+    pub lender: Arc<Lender>,
+    /// Told of a head too large to parse.
+    pub oversized: Arc<OversizedHead>,
 }
 
 impl Connector for Loopback {
@@ -107,13 +74,11 @@ impl Connector for Loopback {
 
     fn connect(&self, details: &ConnectionDetails, _: Option<()>) -> Result<Option<Connection>, Error> {
         let address = details.addrs[0];
-        let stream = open(address)?;
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        *self.shared.socket.lock().unwrap_or_else(PoisonError::into_inner) =
-            stream.try_clone().ok().map(|socket| (id, socket));
+        let stream = address::connect(address)?;
         Ok(Some(Connection {
-            id,
-            shared: Arc::clone(&self.shared),
+            id: self.lender.opened(&stream),
+            lender: Arc::clone(&self.lender),
+            oversized: Arc::clone(&self.oversized),
             address,
             stream,
             buffers: RuntimeBuffers::new(),
@@ -125,67 +90,13 @@ impl Connector for Loopback {
     }
 }
 
-/// A new connection to `address`; the error names the address.
-pub fn open(address: SocketAddr) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect(address)
-        .map_err(|error| io::Error::new(error.kind(), format!("connecting to {address}: {error}")))?;
-    // Writes are already whole requests: Nagle's delay would only stall them.
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-/// The socket address of `http://host:port/...`, where host is an IP
-/// literal (`127.0.0.1`, `[::1]`) or `localhost`: the only hosts the Runtime
-/// API lives on. The port is required: the API never listens on port 80.
-pub fn socket_address(url: &str) -> Option<SocketAddr> {
-    let rest = url.strip_prefix("http://")?;
-    let authority = rest.split('/').next()?;
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(bracketed) => {
-            let (host, port) = bracketed.split_once(']')?;
-            (host, port.strip_prefix(':')?)
-        }
-        None => authority.split_once(':')?,
-    };
-    let ip = if host.eq_ignore_ascii_case("localhost") {
-        Ipv4Addr::LOCALHOST.into()
-    } else {
-        host.parse().ok()?
-    };
-    Some(SocketAddr::new(ip, port.parse().ok()?))
-}
-
-/// Hands ureq the one address, parsed up front, for every request. ureq
-/// asks before every request, pooled connection or not, so the answer is
-/// built once and copied.
-pub struct FixedAddress(ResolvedSocketAddrs);
-
-impl FixedAddress {
-    pub fn new(address: SocketAddr) -> FixedAddress {
-        // `from_fn` fills the spare slots and starts out empty.
-        let mut addresses = ResolvedSocketAddrs::from_fn(|_| address);
-        addresses.push(address);
-        FixedAddress(addresses)
-    }
-}
-
-impl fmt::Debug for FixedAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("FixedAddress").field(&&self.0[..]).finish()
-    }
-}
-
-impl Resolver for FixedAddress {
-    fn resolve(&self, _: &Uri, _: &Config, _: NextTimeout) -> Result<ResolvedSocketAddrs, Error> {
-        Ok(self.0.clone())
-    }
-}
-
+/// One connection to the Runtime API, as ureq drives it.
 #[derive(Debug)]
 pub struct Connection {
-    /// Which of the client's connections this is (see [`Shared`]).
+    /// Which of the client's connections this is (see [`Lender`]).
     id: u64,
-    shared: Arc<Shared>,
+    lender: Arc<Lender>,
+    oversized: Arc<OversizedHead>,
     address: SocketAddr,
     stream: TcpStream,
     buffers: RuntimeBuffers,
@@ -241,7 +152,7 @@ impl Connection {
     /// idle connection before the request, and the reset only as the
     /// socket's error, which comes within microseconds on loopback: it is
     /// waited for briefly, on this failure path only.
-    fn refusal(&self) -> Option<io::Error> {
+    fn reset_error(&self) -> Option<io::Error> {
         for _ in 0..20 {
             match self.stream.take_error() {
                 Ok(Some(error)) => return Some(error),
@@ -254,33 +165,16 @@ impl Connection {
 
     /// Replaces the socket with a new connection to the same address.
     fn reconnect(&mut self) -> io::Result<()> {
-        self.stream = open(self.address)?;
-        let mut slot = self.shared.socket.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|(id, _)| *id == self.id) {
-            *slot = self.stream.try_clone().ok().map(|socket| (self.id, socket));
-        }
+        self.stream = address::connect(self.address)?;
+        self.lender.reopened(self.id, &self.stream);
         self.reused = false;
         Ok(())
-    }
-
-    /// Keeps the request id of a head too large to parse, so the runtime
-    /// can still answer that invocation.
-    fn note_oversized_head(&self) {
-        let id = find_field(self.buffers.input(), b"lambda-runtime-aws-request-id");
-        *self
-            .shared
-            .oversized
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = id;
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let mut slot = self.shared.socket.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|(id, _)| *id == self.id) {
-            *slot = None;
-        }
+        self.lender.closed(self.id);
     }
 }
 
@@ -309,7 +203,7 @@ impl Transport for Connection {
         if self.buffers.input_append_buf().is_empty() {
             // Defensive: ureq refuses a head over MAX_HEAD_BYTES before the
             // buffer (one buffer larger) can fill up.
-            self.note_oversized_head();
+            self.oversized.note(self.buffers.input());
             self.open = false;
             return Err(Error::LargeResponseHeader(
                 self.buffers.input().len(),
@@ -320,7 +214,7 @@ impl Transport for Connection {
             self.sending = false;
             let mut read = self.exchange();
             if self.reused && matches!(read, Ok(0)) {
-                read = self.refusal().map_or(Ok(0), Err);
+                read = self.reset_error().map_or(Ok(0), Err);
             }
             if self.reused && may_resend(&self.request, &read) {
                 self.reconnect().and_then(|()| self.exchange())
@@ -342,13 +236,13 @@ impl Transport for Connection {
         if self.buffers.input().len() > MAX_HEAD_BYTES {
             // Only a head gets here (ureq consumes a body as it comes), and
             // ureq refuses it next.
-            self.note_oversized_head();
+            self.oversized.note(self.buffers.input());
         }
         Ok(amount > 0)
     }
 
     fn is_open(&mut self) -> bool {
-        self.open && self.shared.retired.load(Ordering::Relaxed) != self.id
+        self.open && !self.lender.is_retired(self.id)
     }
 }
 
@@ -465,50 +359,6 @@ impl Buffers for RuntimeBuffers {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_resolver_always_gives_the_one_address() {
-        let address: SocketAddr = "127.0.0.1:9001".parse().unwrap();
-        let resolver = FixedAddress::new(address);
-        let uri: Uri = "http://127.0.0.1:9001/x".parse().unwrap();
-        for _ in 0..2 {
-            let resolved = resolver
-                .resolve(&uri, &Config::default(), NextTimeout::default())
-                .unwrap();
-            assert_eq!(&resolved[..], &[address]);
-        }
-    }
-
-    #[test]
-    fn addresses_are_ip_literals_or_localhost_with_a_port() {
-        let address = |url| socket_address(url).map(|a| a.to_string());
-        assert_eq!(
-            address("http://127.0.0.1:9001").as_deref(),
-            Some("127.0.0.1:9001")
-        );
-        assert_eq!(
-            address("http://127.0.0.1:9000/.rt/fn").as_deref(),
-            Some("127.0.0.1:9000")
-        );
-        assert_eq!(address("http://[::]:9000/.rt").as_deref(), Some("[::]:9000"));
-        assert_eq!(
-            address("http://LocalHost:9001").as_deref(),
-            Some("127.0.0.1:9001")
-        );
-        for unusable in [
-            "http://example.com:9001",
-            "http://127.0.0.1:x",
-            "http://:9001",
-            "127.0.0.1:9001",
-            "http://[::1:9",
-            // No port: the Runtime API never listens on HTTP's default.
-            "http://127.0.0.1",
-            "http://[::1]/x",
-            "http://10.0.0.1",
-        ] {
-            assert_eq!(address(unusable), None, "{unusable}");
-        }
-    }
 
     #[test]
     fn a_request_is_sent_again_only_if_the_peer_cannot_have_acted_on_it() {

@@ -14,8 +14,9 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::api::{self, Client};
-use crate::function::{Error, Function};
+use crate::client::Client;
+use crate::fatal::Fatal;
+use crate::{Error, Function};
 
 /// How long answers in flight may take to go out once the process is
 /// stopping. Lambda enforces no per-invocation timeout in this mode, so
@@ -54,7 +55,7 @@ pub fn answered_elsewhere() {
 
 /// The answer to an invocation that arrived once the process was stopping:
 /// the function is not called, and the caller learns why.
-pub fn refusal() -> Option<Error> {
+pub fn stopping_error() -> Option<Error> {
     STOPPING.load(Ordering::SeqCst).then(|| {
         Error::new(
             "Runtime.Stopping",
@@ -106,10 +107,10 @@ pub fn run<F: Function + 'static>(
     n: usize,
     client: &Client,
     function: F,
-    serve: fn(&Client, &F) -> Result<Infallible, api::Error>,
-) -> Result<Infallible, api::Error> {
+    serve: fn(&Client, &F) -> Result<Infallible, Fatal>,
+) -> Result<Infallible, Fatal> {
     /// The first worker's reason to stop; the main thread waits for it.
-    static FAILURE: Mutex<Option<api::Error>> = Mutex::new(None);
+    static FAILURE: Mutex<Option<Fatal>> = Mutex::new(None);
     CONCURRENT.store(true, Ordering::Relaxed);
     // Workers live until the process exits, and so does the function.
     let function: &'static F = Box::leak(Box::new(function));
@@ -128,7 +129,7 @@ pub fn run<F: Function + 'static>(
             });
         if let Err(error) = spawned {
             stop();
-            return Err(api::Error::Workers(error));
+            return Err(Fatal::Workers(error));
         }
     }
     let error = loop {

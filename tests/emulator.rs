@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::{Expect, bootstrap_bin, command, drain, runtime_table, test_function_bin};
+use common::{Expect, bootstrap_bin, build_example, command, drain, runtime_table, test_function_bin};
 use fake_api::client;
 use serde_json::{Value, json};
 
@@ -386,35 +386,6 @@ fn functions() -> Vec<(String, PathBuf, PathBuf)> {
     functions
 }
 
-/// Builds the binary with example `name` (`--features example-<name>`)
-/// with the test function's profile, in a target directory the examples
-/// share (so dependencies build once), and copies it out of the way of the
-/// next example's build.
-fn build_example(name: &str) -> PathBuf {
-    let target_dir = root().join("target").join("examples");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    let output = Command::new(cargo)
-        .current_dir(root())
-        .args(["build", "--profile", "test-function", "--features"])
-        .arg(format!("example-{name}"))
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo build");
-    assert!(
-        output.status.success(),
-        "building example {name} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let built = target_dir.join("x86_64-unknown-linux-musl/test-function/bootstrap");
-    let kept = target_dir.join(format!("bootstrap-{name}"));
-    std::fs::copy(&built, &kept).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
-    kept
-}
-
 /// What a caller must see for an event with an expected answer: the same
 /// JSON (or the same text); an expected error (`errorType`) as cargo
 /// lambda's 500.
@@ -495,4 +466,112 @@ fn every_function_answers_its_sample_events() {
             panic!("through cargo lambda:\n{}\n{logs}", failures.join("\n"));
         }
     }
+}
+
+/// The fenced block that follows the line `marker` begins with, in README's
+/// section "Use it from your own crate".
+fn readme_block(readme: &str, marker: &str) -> String {
+    let section = readme
+        .split("\n## Use it from your own crate\n")
+        .nth(1)
+        .expect("README has a section \"Use it from your own crate\"");
+    let after = section
+        .lines()
+        .skip_while(|line| !line.starts_with(marker))
+        .skip(1)
+        .skip_while(|line| !line.starts_with("```"));
+    let mut lines = after.skip(1);
+    let block: Vec<&str> = lines
+        .by_ref()
+        .take_while(|line| !line.starts_with("```"))
+        .collect();
+    assert!(!block.is_empty(), "README: no block after {marker:?}");
+    block.join("\n") + "\n"
+}
+
+/// README's "Use it from your own crate", done as a user would: its
+/// `Cargo.toml`, `.cargo/config.toml` and `src/main.rs` in a crate outside
+/// the repository that depends on the runtime by path, built as a release
+/// musl binary with that profile, answering through cargo lambda.
+#[test]
+#[ignore = "slow, needs cargo-lambda: make test runs it"]
+fn a_crate_of_its_own_answers_through_cargo_lambda() {
+    let Some(cargo_lambda) = cargo_lambda("a_crate_of_its_own_answers_through_cargo_lambda") else {
+        return;
+    };
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let manifest = readme_block(&readme, "`Cargo.toml`:");
+    let dependency = r#"lambda-bootstrap = { path = "../bootstrap" }"#;
+    assert!(manifest.contains(dependency), "README's Cargo.toml:\n{manifest}");
+    let manifest = manifest.replace(
+        dependency,
+        &format!(
+            "lambda-bootstrap = {{ path = {:?} }}",
+            root().display().to_string()
+        ),
+    );
+    let crate_dir = std::env::temp_dir().join("lambda-bootstrap-own-crate");
+    let _ = std::fs::remove_dir_all(&crate_dir);
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    std::fs::create_dir_all(crate_dir.join(".cargo")).unwrap();
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(
+        crate_dir.join(".cargo/config.toml"),
+        readme_block(&readme, "`.cargo/config.toml`"),
+    )
+    .unwrap();
+    std::fs::write(
+        crate_dir.join("src/main.rs"),
+        readme_block(&readme, "`src/main.rs`"),
+    )
+    .unwrap();
+    // The runtime's own lock: the same versions, nothing new to fetch.
+    std::fs::copy(root().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+
+    // Outside the repository, its `.cargo/config.toml` does not apply: the
+    // crate's own does. The build output is kept under target/ between runs.
+    let target_dir = root().join("target").join("own-crate");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut build = Command::new(cargo)
+        .current_dir(&crate_dir)
+        .args(["build", "--release", "--target", "x86_64-unknown-linux-musl"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cargo build");
+    let log = drain(build.stderr.take());
+    let status = fake_api::wait_child(&mut build, Duration::from_secs(900));
+    let log = log.join().unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "building README's crate failed ({status:?}):\n{log}"
+    );
+    let binary = target_dir.join("x86_64-unknown-linux-musl/release/orders");
+
+    let emulator = Emulator::start(&cargo_lambda, &binary, &[]);
+    let receipt = emulator.invoke(br#"{"id":7,"items":[2,3]}"#);
+    let wrong = emulator.invoke(br#"{"id":"seven"}"#);
+    let logs = emulator.stop();
+    let receipt = receipt.unwrap_or_else(|e| panic!("{e}\n{logs}"));
+    let body: Value = serde_json::from_slice(&receipt.body).unwrap_or(Value::Null);
+    assert_eq!(
+        (receipt.status, body),
+        (200, json!({"id": 7, "total": 5})),
+        "{}\n{logs}",
+        shown(&receipt)
+    );
+    let wrong = wrong.unwrap_or_else(|e| panic!("{e}\n{logs}"));
+    let body: Value = serde_json::from_slice(&wrong.body).unwrap_or(Value::Null);
+    assert_eq!(
+        (wrong.status, &body["errorType"]),
+        (500, &json!("Runtime.InvalidEvent")),
+        "{}\n{logs}",
+        shown(&wrong)
+    );
+    assert!(logs.contains("order 7: 2 items"), "no log line:\n{logs}");
+    let _ = std::fs::remove_dir_all(&crate_dir);
 }

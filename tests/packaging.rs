@@ -8,7 +8,7 @@
 //! `-- --include-ignored`.
 //!
 //! - Size guards on the runtime itself, built with the runtime tests' own
-//!   function (`FEATURES=test-function`) so that the user's function does
+//!   function (`EXAMPLE=test-function`) so that the user's function does
 //!   not count: release x86_64 and arm64 at most 560,000 bytes, tiny
 //!   (nightly) at most 230,000 (scripts/size.py holds the same numbers).
 //!   Sizes are deterministic, so they are tests.
@@ -347,38 +347,42 @@ impl Arch {
     }
 }
 
-/// Where `make build` leaves a build.
-fn build_output(arch: Arch, profile: &str) -> PathBuf {
-    packaging_dir()
-        .join(arch.triple())
-        .join(profile)
-        .join("bootstrap")
+/// Where `make build` leaves a build of the built-in function (`example`
+/// empty) or of a Cargo example.
+fn build_output(arch: Arch, profile: &str, example: &str) -> PathBuf {
+    let dir = packaging_dir().join(arch.triple()).join(profile);
+    if example.is_empty() {
+        dir.join("bootstrap")
+    } else {
+        dir.join("examples").join(example)
+    }
 }
 
-/// Builds with `make build` and copies the binary to `target/packaging/out`,
-/// where later builds (other features land on the same path) can't touch it.
-fn make_build(arch: Arch, profile: &str, features: &str) -> PathBuf {
+/// Builds with `make build` (`EXAMPLE=example` unless it is empty) and
+/// copies the binary to `target/packaging/out`, where a rebuild can't touch
+/// it.
+fn make_build(arch: Arch, profile: &str, example: &str) -> PathBuf {
     let _guard = lock_builds();
     let mut args = vec![
         "build".to_owned(),
         format!("ARCH={}", arch.name()),
         format!("PROFILE={profile}"),
     ];
-    if !features.is_empty() {
-        args.push(format!("FEATURES={features}"));
+    if !example.is_empty() {
+        args.push(format!("EXAMPLE={example}"));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     make(&args);
-    let built = build_output(arch, profile);
+    let built = build_output(arch, profile, example);
     assert!(
         built.is_file(),
         "make build left no binary at {}",
         built.display()
     );
-    let tag = if features.is_empty() {
+    let tag = if example.is_empty() {
         String::new()
     } else {
-        format!("-{features}")
+        format!("-{example}")
     };
     let copy = packaging_dir()
         .join("out")
@@ -390,15 +394,15 @@ fn make_build(arch: Arch, profile: &str, features: &str) -> PathBuf {
 }
 
 /// Each build once per test run, shared by the tests that need it.
-fn shared_build(arch: Arch, profile: &'static str, features: &'static str) -> PathBuf {
+fn shared_build(arch: Arch, profile: &'static str, example: &'static str) -> PathBuf {
     type Built = Vec<((Arch, &'static str, &'static str), PathBuf)>;
     static BUILT: Mutex<Built> = Mutex::new(Vec::new());
-    let key = (arch, profile, features);
+    let key = (arch, profile, example);
     let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((_, path)) = built.iter().find(|(k, _)| *k == key) {
         return path.clone();
     }
-    let path = make_build(arch, profile, features);
+    let path = make_build(arch, profile, example);
     built.push((key, path.clone()));
     path
 }
@@ -539,14 +543,14 @@ fn check_size(what: &str, binary: &Path, guard: u64, goal: u64) {
     );
 }
 
-/// The folders of `examples/` with a `handler.rs`: what `EXAMPLE=` takes.
+/// The folders of `examples/` with a `main.rs`: what `EXAMPLE=` takes.
 fn examples() -> Vec<String> {
     let Ok(entries) = fs::read_dir(root().join("examples")) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("handler.rs").is_file())
+        .filter(|e| e.path().join("main.rs").is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
@@ -912,7 +916,7 @@ fn zip_is_deterministic_with_one_executable_entry() {
     assert_eq!(&first[30..30 + local_name_len], b"bootstrap", "local header name");
 
     // Different mtime on the binary, same bytes: same zip.
-    let built = build_output(Arch::X86_64, "release");
+    let built = build_output(Arch::X86_64, "release", "");
     fs::File::options()
         .append(true)
         .open(&built)
@@ -928,12 +932,12 @@ fn zip_is_deterministic_with_one_executable_entry() {
         clean.args([
             "clean",
             "-p",
-            "bootstrap",
+            "lambda-bootstrap",
             "--release",
             "--target",
             Arch::X86_64.triple(),
         ]);
-        run_ok("cargo clean -p bootstrap", clean, TOOL_TIMEOUT);
+        run_ok("cargo clean -p lambda-bootstrap", clean, TOOL_TIMEOUT);
     }
     let rebuilt = make_zip(&dir.join("rebuilt.zip"));
     assert!(
@@ -1126,13 +1130,13 @@ fn make_run_reports_a_failed_init_at_once() {
     ));
 }
 
-/// `EXAMPLE=<name>` picks the example's feature (beside FEATURES) and, for
-/// make run, its events; a name that is not a folder of examples/ is an
-/// error that lists the ones there are. Checked with `make -n`: nothing is
-/// built.
+/// `EXAMPLE=<name>` builds that Cargo example (with FEATURES as given)
+/// and, for make run, runs it with its events; a name that is not a folder
+/// of examples/ is an error that lists the ones there are. Checked with
+/// `make -n`: nothing is built.
 #[test]
 #[ignore = "slow: make test runs it"]
-fn make_example_picks_its_feature_and_events() {
+fn make_example_picks_its_target_and_events() {
     let names = examples();
     let dry = |args: &[&str]| {
         let mut all = vec!["-n"];
@@ -1149,24 +1153,29 @@ fn make_example_picks_its_feature_and_events() {
         output.contains(&format!("EVENTS={}", events.display())),
         "{output}"
     );
-    assert!(!output.contains("--features"), "{output}");
+    assert!(
+        output.contains("--bin bootstrap") && !output.contains("--features"),
+        "{output}"
+    );
     for name in &names {
         let example = format!("EXAMPLE={name}");
         let output = dry(&["build", &example]);
         assert!(
-            output.contains(&format!("--features example-{name}")),
+            output.contains(&format!("--example {name}")) && !output.contains("--bin"),
             "{example}:\n{output}"
         );
-        let output = dry(&["build", &example, "FEATURES=test-function"]);
+        let output = dry(&["build", &example, "FEATURES=log-facade"]);
         assert!(
-            output.contains(&format!("--features test-function,example-{name}")),
-            "{example} FEATURES=test-function:\n{output}"
+            output.contains(&format!("--example {name} --features log-facade")),
+            "{example} FEATURES=log-facade:\n{output}"
         );
         let output = dry(&["run", &example]);
         let events = root().join("examples").join(name).join("events");
+        let binary = format!("release/examples/{name}");
         assert!(
             output.contains(&format!("EVENTS={}", events.display()))
-                && output.contains(&format!("--features example-{name}")),
+                && output.contains(&format!("--example {name}"))
+                && output.contains(&binary),
             "make run {example}:\n{output}"
         );
     }
@@ -1194,7 +1203,7 @@ fn make_run_example_answers_its_events() {
     }
     let names = examples();
     if names.is_empty() {
-        note("SKIPPED make_run_example_answers_its_events: no examples/*/handler.rs");
+        note("SKIPPED make_run_example_answers_its_events: no examples/*/main.rs");
         return;
     }
     for name in names {
@@ -1372,4 +1381,44 @@ fn readme_invoke_command_sends_the_event_as_is() {
     );
     assert!(output.contains("\"StatusCode\": 200"), "{output}");
     assert_eq!(fs::read(&out).unwrap(), answer, "{output}");
+}
+
+/// The crate can be published as it stands: `cargo package` builds it from
+/// what it would upload, which is the library, its README and licences,
+/// and nothing of the tests, the benchmark, the examples or the built-in
+/// function.
+#[test]
+#[ignore = "slow: make test runs it"]
+fn the_crate_packages_as_the_library_alone() {
+    let cargo = || quiet_command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut list = cargo();
+    list.args(["package", "--list", "--allow-dirty"]);
+    let listed = run_ok("cargo package --list", list, TOOL_TIMEOUT);
+    // File names, one a line (cargo's warnings have words and spaces).
+    let files: Vec<&str> = listed
+        .lines()
+        .filter(|l| !l.contains(char::is_whitespace))
+        .collect();
+    for wanted in [
+        "Cargo.toml",
+        "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+        "src/lib.rs",
+    ] {
+        assert!(files.contains(&wanted), "{wanted} is not packaged:\n{listed}");
+    }
+    for file in &files {
+        let shipped = file.starts_with("src/") || !file.contains('/');
+        assert!(shipped, "{file} would be published:\n{listed}");
+        assert!(
+            !["src/main.rs", "src/handler.rs"].contains(file),
+            "the built-in function would be published:\n{listed}"
+        );
+    }
+    let _guard = lock_builds();
+    let mut package = cargo();
+    package.args(["package", "--allow-dirty"]);
+    let output = run_ok("cargo package", package, BUILD_TIMEOUT);
+    assert!(output.contains("Verifying lambda-bootstrap"), "{output}");
 }

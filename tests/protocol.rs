@@ -619,7 +619,7 @@ fn panic_is_reported_before_the_process_dies() {
         let message = assert_error_report(report, "Runtime.Panic");
         assert!(message.contains("boom"), "message {message:?}\n{context}");
         assert!(
-            message.contains("tests/function/mod.rs:"),
+            message.contains("tests/function/function.rs:"),
             "no source location in {message:?}\n{context}"
         );
         assert_eq!(

@@ -9,7 +9,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -32,48 +32,51 @@ pub fn bootstrap_bin() -> PathBuf {
 /// The binary with the runtime tests' own function (`tests/function`),
 /// which every runtime test runs so that none depends on the user's
 /// function: `BOOTSTRAP_TEST_FUNCTION_BIN` if set, else built once per test
-/// run with the `test-function` profile (`panic = "abort"`, like release)
-/// into its own target directory (the outer `cargo test` holds the lock on
-/// the main one).
+/// run (see [`build_example`]).
 pub fn test_function_bin() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(prebuilt) = std::env::var_os("BOOTSTRAP_TEST_FUNCTION_BIN") {
-            return PathBuf::from(prebuilt);
-        }
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let target_dir = root.join("target").join("test-function");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-        let mut build = Command::new(cargo)
-            .current_dir(&root)
-            .args([
-                "build",
-                "--profile",
-                "test-function",
-                "--features",
-                "test-function",
-            ])
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run cargo build");
-        let log = drain(build.stderr.take());
-        let status = fake_api::wait_child(&mut build, Duration::from_secs(600));
-        let log = log.join().unwrap_or_default();
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "building the test function failed ({status:?}):\n{log}"
-        );
-        // `.cargo/config.toml` makes musl the default target.
-        let binary = target_dir.join("x86_64-unknown-linux-musl/test-function/bootstrap");
-        assert!(binary.is_file(), "no binary at {}", binary.display());
-        binary
+    BINARY.get_or_init(|| match std::env::var_os("BOOTSTRAP_TEST_FUNCTION_BIN") {
+        Some(prebuilt) => PathBuf::from(prebuilt),
+        None => build_example("test-function"),
     })
+}
+
+/// Builds the Cargo example `name` (the test function, or one of
+/// `examples/`) with the `test-function` profile (`panic = "abort"`, like
+/// release, but quick to compile) into `target/test-function` (the outer
+/// `cargo test` holds the lock on the main target directory), one build at
+/// a time, and returns the binary.
+pub fn build_example(name: &str) -> PathBuf {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target_dir = root.join("target").join("test-function");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut build = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--profile", "test-function", "--example", name])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cargo build");
+    let log = drain(build.stderr.take());
+    let status = fake_api::wait_child(&mut build, Duration::from_secs(600));
+    let log = log.join().unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "building example {name} failed ({status:?}):\n{log}"
+    );
+    // `.cargo/config.toml` makes musl the default target.
+    let binary = target_dir
+        .join("x86_64-unknown-linux-musl/test-function/examples")
+        .join(name);
+    assert!(binary.is_file(), "no binary at {}", binary.display());
+    binary
 }
 
 /// A command for `bin` with nothing of the test's own Lambda environment:

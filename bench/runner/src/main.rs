@@ -3,7 +3,7 @@
 //! Usage (from anywhere; `bench/run` is the entry point):
 //!   bench/run          full benchmark: builds, measures, prints the table,
 //!                      writes docs/bench.md and docs/bench.svg
-//!   bench/run --ci     our build with the `test-function` feature only (so
+//!   bench/run --ci     our build of the test function only (so
 //!                      that what a user puts in src/handler.rs cannot turn
 //!                      CI red): size, instructions per invocation, start-up
 //!                      instructions, system calls per invocation; no peers,

@@ -604,8 +604,8 @@ counts hold.\n\n",
         md.push_str("\n## Lambda Managed Instances\n\n");
         md.push_str(
             "With `AWS_LAMBDA_MAX_CONCURRENCY = N` a runtime serves up to N invocations at once, one per worker, \
-each worker its own `/next` long poll. Here: `bootstrap` built with the `test-function` feature (the runtime \
-test suite's function: `{\"requestId\": \"<id>\"}` for a JSON object, after sleeping `sleep_ms` when the event \
+each worker its own `/next` long poll. Here: `bootstrap` with the runtime test suite's own function (the Cargo \
+example `test-function`: `{\"requestId\": \"<id>\"}` for a JSON object, after sleeping `sleep_ms` when the event \
 asks) and the official runtime's `run_concurrent`, whose handler answers the same events. The fake API waits \
 until N polls are open, then queues all of a run's invocations at once, so a free worker never waits for work \
 and the workers themselves bound what is in flight (the last check row). This machine has 2 cores: N workers \
@@ -666,7 +666,7 @@ than the next: hence the mean of several runs.\n",
     md.push_str("- **official lambda_runtime**: `bench/peers/official`, AWS's `lambda_runtime` crate with tokio and serde_json, a hello-world handler answering the same JSON.\n");
     md.push_str("- The peers are built as a user of those crates builds them: the same size-tuned profile, static musl, each its own Cargo project with a locked `Cargo.lock`, outside the repository's cargo configuration (our linker flags are ours).\n");
     md.push_str("- **blog-style ureq 2**: `bench/peers/blog`, ureq 2 with its default features (rustls, gzip) and the loop small-runtime blog posts show: GET `/next`, read the event, POST a fixed string to `/response`; any error ends it.\n");
-    md.push_str("- **bootstrap test-function**: this repository built by `make build FEATURES=test-function`: the runtime with the test suite's function in place of `src/handler.rs`; what `bench/run --ci` gates, and the Managed Instances column.\n");
+    md.push_str("- **bootstrap test-function**: this repository built by `make build EXAMPLE=test-function`: the runtime with the test suite's function (the Cargo example `test-function`) instead of `src/handler.rs`; what `bench/run --ci` gates, and the Managed Instances column.\n");
     md.push_str("- **official run_concurrent**: `bench/peers/official-concurrent`, `lambda_runtime` with its `concurrency-tokio` feature and `run_concurrent` (N tokio tasks, each its own `/next` loop, on tokio's multi-threaded runtime), a handler answering as the test function does (`tokio::time::sleep` for `sleep_ms`).\n");
     md.push_str("\n## How it is measured\n\n");
     md.push_str("- One driver for all: the in-repo fake Runtime API (`tests/fake-api`) on loopback, keep-alive HTTP/1.1, serving the event `{\"name\":\"Ada\"}` with request id, deadline, ARN, trace id, client context, Cognito identity, tenant id and invocation id headers; after N invocations it answers `/next` with 500, on which a correct runtime exits. Each runtime gets the environment Lambda sets; its output goes to `bench/out/<runtime>.log`.\n");

@@ -104,22 +104,13 @@ fn runtime(key: &'static str, label: &'static str, path: PathBuf) -> Runtime {
     }
 }
 
-/// Our build with the `test-function` feature (the runtime test suite's own
-/// function instead of src/handler.rs) gets a target directory of its own
-/// beside our other builds: a feature switch in the same directory would
-/// overwrite the release binary, which `make zip` and `--no-build` runs take
-/// as found.
-fn test_function_dir(root: &Path) -> PathBuf {
-    ours_target_dir(root).join("bench-test-function")
-}
-
 /// The binaries under test, in table order (the official runtime is the baseline).
 pub fn runtimes(root: &Path, opts: &Options) -> Result<Vec<Runtime>, String> {
     let ours = ours_target_dir(root).join(TARGET);
     let test_function = runtime(
         "test-function",
         "bootstrap test-function",
-        test_function_dir(root).join(TARGET).join("release/bootstrap"),
+        ours.join("release/examples/test-function"),
     );
     let mut list = if opts.ci {
         // CI gates the runtime, not the function: src/handler.rs is the file
@@ -179,12 +170,10 @@ fn timed(mut cmd: Command, what: &str) -> Result<Duration, String> {
 
 /// Our release build, as shipped: `make build` (the Makefile adds release-only
 /// link flags to `cargo build --release`); plain cargo where there is no make.
-/// With a feature, into that build's own target directory.
-fn build_ours(root: &Path, feature: Option<&str>) -> Result<(Duration, String), String> {
-    let target_dir = match feature {
-        Some(_) => test_function_dir(root),
-        None => ours_target_dir(root),
-    };
+/// `example`: that Cargo example (the test function) instead of the
+/// built-in function.
+fn build_ours(root: &Path, example: Option<&str>) -> Result<(Duration, String), String> {
+    let target_dir = ours_target_dir(root);
     if root.join("Makefile").is_file() && on_path("make") {
         let mut cmd = Command::new("make");
         cmd.arg("-f")
@@ -193,9 +182,9 @@ fn build_ours(root: &Path, feature: Option<&str>) -> Result<(Duration, String), 
             .current_dir(root)
             .env("CARGO_TARGET_DIR", &target_dir);
         let mut what = "make build".to_owned();
-        if let Some(f) = feature {
-            cmd.arg(format!("FEATURES={f}"));
-            what = format!("make build FEATURES={f}");
+        if let Some(name) = example {
+            cmd.arg(format!("EXAMPLE={name}"));
+            what = format!("make build EXAMPLE={name}");
         }
         let how = format!("`{what}` (cargo build --release plus the Makefile's release link flags)");
         return Ok((timed(cmd, &what)?, how));
@@ -205,9 +194,9 @@ fn build_ours(root: &Path, feature: Option<&str>) -> Result<(Duration, String), 
         .current_dir(root)
         .env("CARGO_TARGET_DIR", &target_dir);
     let mut what = "cargo build --release".to_owned();
-    if let Some(f) = feature {
-        cmd.args(["--features", f]);
-        what = format!("cargo build --release --features {f}");
+    if let Some(name) = example {
+        cmd.args(["--example", name]);
+        what = format!("cargo build --release --example {name}");
     }
     let how = format!("`{what}` (no make here: without the Makefile's release link flags)");
     Ok((timed(cmd, &what)?, how))
@@ -245,7 +234,7 @@ pub fn build(root: &Path, runtimes: &mut [Runtime], ci: bool) -> Result<Vec<(Str
                 build_ours(root, None)
             }
             "test-function" => {
-                say("building bootstrap with the test-function feature");
+                say("building bootstrap's test function (the Cargo example test-function)");
                 build_ours(root, Some("test-function"))
             }
             "official" | "blog" | "official-concurrent" => {

@@ -1,6 +1,6 @@
 //! Example: logging at several levels, and using the time left.
 //!
-//! `info!` and friends (from `crate::function`) write lines Lambda
+//! `info!` and friends (from `lambda_bootstrap`) write lines Lambda
 //! understands: with the
 //! function's `LoggingConfig` set to JSON, one object per line with
 //! `timestamp`, `level`, `requestId` and `message`, filtered by its
@@ -13,9 +13,12 @@
 
 use std::time::{Duration, Instant};
 
+use lambda_bootstrap::{Config, Context, Error, Function, debug, error, info, warn};
 use serde::{Deserialize, Serialize};
 
-use crate::function::{Config, Context, Error, Function, debug, error, info, warn};
+fn main() -> std::process::ExitCode {
+    lambda_bootstrap::run::<Handler>()
+}
 
 /// Stop when less than this is left: enough to answer before the deadline.
 const MARGIN: Duration = Duration::from_millis(500);
@@ -97,10 +100,8 @@ mod tests {
             .unwrap();
         assert_eq!((report.done, report.skipped, report.failed), (2, 0, vec![1]));
 
-        let late = Context {
-            deadline: Some(SystemTime::now() + Duration::from_millis(100)),
-            ..Context::default()
-        };
+        let mut late = Context::default();
+        late.deadline = Some(SystemTime::now() + Duration::from_millis(100));
         let report = Handler.handle(batch(&["a", "b"]), &late).unwrap();
         assert_eq!((report.done, report.skipped), (0, 2));
     }

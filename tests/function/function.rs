@@ -1,7 +1,8 @@
-//! The runtime tests' own function, compiled in instead of `src/handler.rs`
-//! with `--features test-function`. The protocol suite, the size guards and
-//! the benchmark use it, so they never depend on the function a user
-//! writes; each event is a command saying what to do.
+//! The runtime tests' own function, the Cargo example `test-function`
+//! (`cargo build --example test-function`). The protocol suites, the size
+//! guards and the benchmark run it, so they never depend on the function a
+//! user writes in `src/handler.rs`; each event is a command saying what to
+//! do.
 //!
 //! The answer is `{"requestId": "<id>"}`, plus what the command asked for:
 //!
@@ -28,10 +29,13 @@ use std::io::Write;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use lambda_bootstrap::{Config, Context, Error, Function, Level};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::function::{Config, Context, Error, Function, Level};
+fn main() -> std::process::ExitCode {
+    lambda_bootstrap::run::<Handler>()
+}
 
 pub struct Handler;
 
@@ -131,7 +135,7 @@ impl Function for Handler {
         }
         for (level, message) in &command.log {
             let level = Level::parse(level).ok_or_else(|| Error::new("Function.BadLevel", level))?;
-            crate::log::write(level, format_args!("{message}"));
+            lambda_bootstrap::log::write(level, format_args!("{message}"));
         }
         let inside = command.barrier.map(barrier).transpose()?;
         if let Some(message) = command.panic {

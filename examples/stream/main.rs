@@ -14,9 +14,12 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
+use lambda_bootstrap::{Config, Context, Error, Function};
 use serde::Deserialize;
 
-use crate::function::{Config, Context, Error, Function};
+fn main() -> std::process::ExitCode {
+    lambda_bootstrap::run::<Handler>()
+}
 
 /// The most events one request may ask for.
 const MAX_EVENTS: u32 = 100;

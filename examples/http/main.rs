@@ -12,10 +12,13 @@
 
 use std::collections::HashMap;
 
+use lambda_bootstrap::{Config, Context, Error, Function};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::function::{Config, Context, Error, Function};
+fn main() -> std::process::ExitCode {
+    lambda_bootstrap::run::<Handler>()
+}
 
 /// The parts of a payload 2.0 request this function reads.
 #[derive(Deserialize)]

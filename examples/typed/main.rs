@@ -9,9 +9,12 @@
 use std::env;
 use std::fmt;
 
+use lambda_bootstrap::{Config, Context, Error, Function};
 use serde::{Deserialize, Serialize};
 
-use crate::function::{Config, Context, Error, Function};
+fn main() -> std::process::ExitCode {
+    lambda_bootstrap::run::<Handler>()
+}
 
 #[derive(Deserialize)]
 pub struct Order {
