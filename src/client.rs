@@ -204,7 +204,7 @@ impl Client {
             request = request.header("Lambda-Runtime-Invocation-Id", invocation_id);
         }
         if let Some(error) = error_type {
-            request = request.header("Lambda-Runtime-Function-Error-Type", &*error.error_type());
+            request = request.header("Lambda-Runtime-Function-Error-Type", &*error.header_type());
         }
         let mut response = request.send(body).map_err(transport(call))?;
         drain(&mut response);
@@ -219,7 +219,7 @@ impl Client {
             .agent
             .post(&format!("{}/init/error", self.base))
             .content_type("application/json")
-            .header("Lambda-Runtime-Function-Error-Type", &*error.error_type())
+            .header("Lambda-Runtime-Function-Error-Type", &*error.header_type())
             .send(&error.to_json()[..])
             .map_err(transport(CALL))?;
         drain(&mut response);

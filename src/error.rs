@@ -1,5 +1,13 @@
 //! [`Error`]: how an invocation (or start-up) fails, as Lambda shows it to
 //! the caller.
+//!
+//! Callers match on the name a failure carries: the `errorType` of the
+//! error body (Step Functions' `Retry` and `Catch`, SDK callers, log
+//! filters). Lambda passes that body on as the runtime wrote it, so the
+//! name is sent exactly as the function chose it. The
+//! `Lambda-Runtime-Function-Error-Type` header is a classification Lambda
+//! reads for itself (AWS's emulator keeps it only when it has the shape
+//! `Function.Xxx` or `Runtime.Xxx`), so it gets the name in that shape.
 
 use std::any::type_name;
 use std::borrow::Cow;
@@ -7,13 +15,22 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// The longest name kept, in bytes: a name is a type's name, and a longer
+/// one is cut (at a character boundary).
+const MAX_NAME_BYTES: usize = 256;
+
+/// The longest `Lambda-Runtime-Function-Error-Type` header, in bytes.
+const MAX_HEADER_BYTES: usize = 128;
+
 /// An invocation's failure, as Lambda shows it to the caller:
-/// `{"errorType": "Function.Xxx", "errorMessage": "...", "stackTrace": [...]}`.
+/// `{"errorType": "...", "errorMessage": "...", "stackTrace": [...]}`.
 ///
-/// Any `std::error::Error` converts with `?`: the type is `Function.` and
-/// the error type's own name (`Function.ParseIntError`), the message its
-/// `Display`, and the stack trace its chain of `source()`s. Choose the type
-/// with [`Error::new`].
+/// `?` converts anything that is an error: any `std::error::Error`, a
+/// `Box<dyn Error + Send + Sync>`, an `anyhow::Error`, a `String` or a
+/// `&str`. The type is the Rust type's own name (`ParseIntError`), or
+/// `Error` for a boxed error or a message; the message is its `Display`;
+/// the stack trace its chain of `source()`s. Choose the name with
+/// [`Error::new`]: it reaches the caller exactly as given.
 ///
 /// ```
 /// use lambda_bootstrap::Error;
@@ -21,37 +38,49 @@ use serde::Serialize;
 /// fn quantity(text: &str) -> Result<u32, Error> {
 ///     let n: u32 = text.parse()?;
 ///     if n == 0 {
-///         return Err(Error::new("Function.EmptyOrder", "order at least one"));
+///         return Err(Error::new("Order.Empty", "order at least one"));
 ///     }
 ///     Ok(n)
 /// }
 ///
-/// assert_eq!(quantity("x").unwrap_err().error_type(), "Function.ParseIntError");
-/// assert_eq!(quantity("0").unwrap_err().error_type(), "Function.EmptyOrder");
-/// assert_eq!(quantity("0").unwrap_err().message(), "order at least one");
+/// assert_eq!(quantity("x").unwrap_err().error_type(), "ParseIntError");
+/// let empty = quantity("0").unwrap_err();
+/// assert_eq!(empty.error_type(), "Order.Empty");
+/// assert_eq!(empty.message(), "order at least one");
+///
+/// fn boxed() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     Err("no such table".into())
+/// }
+/// fn handle() -> Result<(), Error> {
+///     boxed()?;
+///     Ok(())
+/// }
+/// assert_eq!(handle().unwrap_err().error_type(), "Error");
 /// ```
 pub struct Error {
-    error_type: Cow<'static, str>,
+    name: Cow<'static, str>,
     message: String,
     stack_trace: Vec<String>,
 }
 
 impl Error {
-    /// An error of type `error_type`: `Function.Xxx` (or `Runtime.Xxx`), or
-    /// just `Xxx`, which becomes `Function.Xxx`. Anything else is sent as
-    /// `Function.Error`: Lambda turns other shapes into `Runtime.Unknown`,
-    /// and a type is also a header value, where it must be plain text.
-    pub fn new(error_type: impl Into<Cow<'static, str>>, message: impl fmt::Display) -> Error {
+    /// An error named `name` (what callers match on: `OrderNotFound`,
+    /// `Order.NotFound`, `Function.Timeout`...), with `message`. The name is
+    /// sent as given (JSON carries any text), cut at 256 bytes.
+    pub fn new(name: impl Into<Cow<'static, str>>, message: impl fmt::Display) -> Error {
+        let mut name = name.into();
+        if name.len() > MAX_NAME_BYTES {
+            let mut end = MAX_NAME_BYTES;
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            name = Cow::Owned(name[..end].to_owned());
+        }
         Error {
-            error_type: error_type.into(),
+            name,
             message: message.to_string(),
             stack_trace: Vec::new(),
         }
-    }
-
-    /// An error of type `Function.Error` with this message.
-    pub fn msg(message: impl fmt::Display) -> Error {
-        Error::new("Function.Error", message)
     }
 
     /// Adds lines to the error's `stackTrace`.
@@ -60,20 +89,16 @@ impl Error {
         self
     }
 
-    /// The type Lambda gets: always `Runtime.Xxx` or `Function.Xxx`, where
-    /// `Xxx` is an ASCII capital then ASCII letters (AWS's emulator's rule).
-    pub fn error_type(&self) -> Cow<'_, str> {
-        let letters = |name: &str| {
-            (2..=64).contains(&name.len())
-                && name.starts_with(|c: char| c.is_ascii_uppercase())
-                && name.bytes().all(|b| b.is_ascii_alphabetic())
-        };
-        let ty = self.error_type.as_ref();
-        match ty.split_once('.') {
-            Some(("Function" | "Runtime", name)) if letters(name) => Cow::Borrowed(ty),
-            None if letters(ty) => Cow::Owned(format!("Function.{ty}")),
-            _ => Cow::Borrowed("Function.Error"),
-        }
+    /// An error named `Error`, with this message: for a failure that needs
+    /// no name of its own.
+    pub fn msg(message: impl fmt::Display) -> Error {
+        Error::new("Error", message)
+    }
+
+    /// The error's name, exactly as sent: `errorType` in what Lambda shows
+    /// the caller.
+    pub fn error_type(&self) -> &str {
+        &self.name
     }
 
     /// The error's message: `errorMessage` in what Lambda shows.
@@ -81,8 +106,28 @@ impl Error {
         &self.message
     }
 
+    /// The name in Lambda's own shape, `Function.Xxx` or `Runtime.Xxx`, for
+    /// the `Lambda-Runtime-Function-Error-Type` header: the name itself when
+    /// it starts `Function.` or `Runtime.`, else `Function.` and the name;
+    /// `Function.Error` when that is not a capital and a letter after the
+    /// dot, or not one short word of visible ASCII.
+    pub(crate) fn header_type(&self) -> Cow<'_, str> {
+        let name = self.name.as_ref();
+        let candidate = if name.starts_with("Function.") || name.starts_with("Runtime.") {
+            Cow::Borrowed(name)
+        } else {
+            Cow::Owned(format!("Function.{name}"))
+        };
+        let visible = candidate.bytes().all(|b| b.is_ascii_graphic());
+        if visible && candidate.len() <= MAX_HEADER_BYTES && lambda_shape(&candidate) {
+            candidate
+        } else {
+            Cow::Borrowed("Function.Error")
+        }
+    }
+
     /// The body Lambda expects on `/error` and `/init/error`.
-    pub fn to_json(&self) -> Vec<u8> {
+    pub(crate) fn to_json(&self) -> Vec<u8> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -93,7 +138,7 @@ impl Error {
         }
         let body = Body {
             error_message: &self.message,
-            error_type: &self.error_type(),
+            error_type: &self.name,
             stack_trace: &self.stack_trace,
         };
         // Strings and a list of strings always serialize.
@@ -101,12 +146,26 @@ impl Error {
     }
 }
 
-impl<E: std::error::Error> From<E> for Error {
+/// Whether `name` starts with `Function.` or `Runtime.`, then a capital and
+/// a letter: what AWS's emulator looks for (`(Function|Runtime)\.[A-Z][a-zA-Z]+`).
+fn lambda_shape(name: &str) -> bool {
+    let rest = name
+        .strip_prefix("Function.")
+        .or_else(|| name.strip_prefix("Runtime."));
+    rest.is_some_and(|rest| {
+        let mut letters = rest.bytes();
+        letters.next().is_some_and(|b| b.is_ascii_uppercase())
+            && letters.next().is_some_and(|b| b.is_ascii_alphabetic())
+    })
+}
+
+/// The boxed form every error `?` takes converts through.
+type Boxed = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl<E: Into<Boxed>> From<E> for Error {
     fn from(error: E) -> Error {
-        let name = type_name::<E>();
-        // `core::num::error::ParseIntError` -> `ParseIntError`; generics dropped.
-        let name = name.split('<').next().unwrap_or(name);
-        let name = name.rsplit(':').next().unwrap_or(name);
+        let name = short_name(type_name::<E>());
+        let error: Boxed = error.into();
         let mut stack_trace = Vec::new();
         let mut source = error.source();
         while let Some(cause) = source {
@@ -114,16 +173,34 @@ impl<E: std::error::Error> From<E> for Error {
             source = cause.source();
         }
         Error {
-            error_type: Cow::Owned(format!("Function.{name}")),
+            name: Cow::Borrowed(name),
             message: error.to_string(),
             stack_trace,
         }
     }
 }
 
+/// A type's own name from its full path: `core::num::error::ParseIntError`
+/// is `ParseIntError`, generics dropped. A type that erases the error's
+/// own (a box, `anyhow::Error`) or is only a message (`String`, `&str`)
+/// is `Error`.
+fn short_name(full: &'static str) -> &'static str {
+    let erased = [
+        "alloc::boxed::Box<",
+        "alloc::string::String",
+        "&str",
+        "alloc::borrow::Cow<",
+    ];
+    if erased.iter().any(|prefix| full.starts_with(prefix)) {
+        return "Error";
+    }
+    let path = full.split('<').next().unwrap_or(full);
+    path.rsplit(':').next().unwrap_or(path)
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.error_type(), self.message)
+        write!(f, "{}: {}", self.name, self.message)
     }
 }
 
@@ -137,28 +214,53 @@ impl fmt::Display for Error {
 mod tests {
     use super::*;
 
+    fn body(error: &Error) -> serde_json::Value {
+        serde_json::from_slice(&error.to_json()).unwrap()
+    }
+
     #[test]
-    fn error_types_are_always_of_lambdas_shape() {
-        let ty = |t: &'static str| Error::new(t, "m").error_type().into_owned();
-        assert_eq!(ty("Function.InvalidName"), "Function.InvalidName");
-        assert_eq!(ty("Runtime.Panic"), "Runtime.Panic");
-        assert_eq!(ty("NotFound"), "Function.NotFound");
-        for bad in [
-            "Function.bad",
-            "Function.X",
-            "Function.Bad\r\nX-Injected: 1",
-            "Function.Bad Name",
-            "Function.Ünicode",
-            "Other.Thing",
-            "",
-            "Function.",
-            "notCapital",
-            "Function.Two.Dots",
+    fn names_reach_the_body_as_given() {
+        for name in [
+            "OrderNotFound",
+            "Order.NotFound",
+            "Function.Timeout",
+            "Runtime.Panic",
+            "Utf8Error",
+            "order not found",
+            "Ünicode \"quoted\"\r\n",
         ] {
-            assert_eq!(ty(bad), "Function.Error", "{bad:?}");
+            let error = Error::new(name, "m");
+            assert_eq!(error.error_type(), name);
+            assert_eq!(body(&error)["errorType"], name);
         }
-        let long: &'static str = Box::leak(format!("Function.{}", "A".repeat(65)).into_boxed_str());
-        assert_eq!(ty(long), "Function.Error");
+        let long = "A".repeat(300);
+        assert_eq!(Error::new(long, "m").error_type().len(), MAX_NAME_BYTES);
+        let wide = "é".repeat(200);
+        let cut = Error::new(wide, "m");
+        assert_eq!(cut.error_type(), "é".repeat(128), "cut at a character boundary");
+    }
+
+    #[test]
+    fn the_header_type_has_lambdas_shape() {
+        let header = |name: &'static str| Error::new(name, "m").header_type().into_owned();
+        assert_eq!(header("Function.InvalidName"), "Function.InvalidName");
+        assert_eq!(header("Runtime.Panic"), "Runtime.Panic");
+        assert_eq!(header("OrderNotFound"), "Function.OrderNotFound");
+        assert_eq!(header("Order.NotFound"), "Function.Order.NotFound");
+        assert_eq!(header("Utf8Error"), "Function.Utf8Error");
+        for unfit in [
+            "order not found",
+            "X",
+            "lower",
+            "Function.lower",
+            "Bad\r\nX-Injected: 1",
+            "Ünicode",
+            "",
+        ] {
+            assert_eq!(header(unfit), "Function.Error", "{unfit:?}");
+        }
+        let long: &'static str = Box::leak("A".repeat(MAX_HEADER_BYTES).into_boxed_str());
+        assert_eq!(header(long), "Function.Error");
     }
 
     #[derive(Debug)]
@@ -182,27 +284,76 @@ mod tests {
             Ok(text.parse::<u32>().map_err(Outer)?)
         }
         let error = parse("x").unwrap_err();
-        assert_eq!(error.error_type(), "Function.Outer");
-        let body: serde_json::Value = serde_json::from_slice(&error.to_json()).unwrap();
         assert_eq!(
-            body,
+            body(&error),
             serde_json::json!({
                 "errorMessage": "bad count",
-                "errorType": "Function.Outer",
+                "errorType": "Outer",
                 "stackTrace": ["invalid digit found in string"],
             })
         );
-        let direct: Error = "x".parse::<u8>().unwrap_err().into();
-        assert_eq!(direct.error_type(), "Function.ParseIntError");
+        assert_eq!(error.header_type(), "Function.Outer");
+        let parse_int: Error = "x".parse::<u8>().unwrap_err().into();
+        assert_eq!(parse_int.error_type(), "ParseIntError");
+        let utf8: Error = std::str::from_utf8(std::hint::black_box(&[0xff]))
+            .unwrap_err()
+            .into();
+        assert_eq!(utf8.error_type(), "Utf8Error");
+        let io: Error = std::io::Error::other("disk full").into();
+        assert_eq!((io.error_type(), io.message()), ("Error", "disk full"));
+    }
+
+    #[test]
+    fn boxed_errors_and_messages_convert_too() {
+        fn boxed() -> Result<(), Error> {
+            let error: Box<dyn std::error::Error + Send + Sync> =
+                Box::new(Outer("x".parse::<u8>().unwrap_err()));
+            Err(error)?
+        }
+        let error = boxed().unwrap_err();
+        assert_eq!((error.error_type(), error.message()), ("Error", "bad count"));
+        assert_eq!(
+            body(&error)["stackTrace"],
+            serde_json::json!(["invalid digit found in string"])
+        );
+        fn text() -> Result<(), Error> {
+            Err("no such order")?
+        }
+        fn owned() -> Result<(), Error> {
+            Err(format!("no order {}", 7))?
+        }
+        assert_eq!(text().unwrap_err().message(), "no such order");
+        assert_eq!(owned().unwrap_err().message(), "no order 7");
+        assert_eq!(owned().unwrap_err().error_type(), "Error");
+    }
+
+    #[test]
+    fn anyhow_errors_convert_with_their_context_chain() {
+        use anyhow::Context as _;
+        fn load() -> anyhow::Result<u32> {
+            let n = "x".parse::<u32>().context("reading the count")?;
+            Ok(n)
+        }
+        fn handle() -> Result<u32, Error> {
+            Ok(load().context("loading the order")?)
+        }
+        let error = handle().unwrap_err();
+        assert_eq!(
+            body(&error),
+            serde_json::json!({
+                "errorMessage": "loading the order",
+                "errorType": "Error",
+                "stackTrace": ["reading the count", "invalid digit found in string"],
+            })
+        );
     }
 
     #[test]
     fn error_bodies_leave_out_an_empty_stack_trace() {
-        let body: serde_json::Value =
-            serde_json::from_slice(&Error::new("Function.InvalidName", "say \"hi\"\n").to_json()).unwrap();
         assert_eq!(
-            body,
+            body(&Error::new("Function.InvalidName", "say \"hi\"\n")),
             serde_json::json!({"errorMessage": "say \"hi\"\n", "errorType": "Function.InvalidName"})
         );
+        assert_eq!(Error::msg("plain").error_type(), "Error");
     }
 }

@@ -41,7 +41,7 @@ impl Function for Handler {
             Some(Value::String(name)) => name,
             Some(other) => {
                 return Err(Error::new(
-                    "Function.InvalidName",
+                    "InvalidName",
                     format!("\"name\" must be a string or null, not {}", kind(other)),
                 ));
             }
@@ -55,7 +55,7 @@ fn greeting(variable: Result<String, VarError>) -> Result<String, Error> {
         Err(VarError::NotPresent) => Ok("Hello".to_owned()),
         Ok(greeting) if !greeting.is_empty() && greeting.len() <= MAX_GREETING_BYTES => Ok(greeting),
         _ => Err(Error::new(
-            "Function.InvalidConfig",
+            "InvalidConfig",
             format!("GREETING must be 1 to {MAX_GREETING_BYTES} bytes of UTF-8, or unset"),
         )),
     }
@@ -97,7 +97,7 @@ mod tests {
             Ok("é".repeat(33)),
             Err(VarError::NotUnicode("\u{fffd}".into())),
         ] {
-            assert_eq!(greeting(bad).unwrap_err().error_type(), "Function.InvalidConfig");
+            assert_eq!(greeting(bad).unwrap_err().error_type(), "InvalidConfig");
         }
     }
 
@@ -150,7 +150,7 @@ mod tests {
             r#"{"name":["Ada"]}"#,
         ] {
             let error = answer(event).unwrap_err();
-            assert_eq!(error.error_type(), "Function.InvalidName", "{event}");
+            assert_eq!(error.error_type(), "InvalidName", "{event}");
             assert!(error.message().starts_with("\"name\" must be"), "{event}");
         }
     }

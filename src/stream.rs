@@ -355,7 +355,7 @@ fn last_chunk(out: &mut Vec<u8>, failure: Option<&Error>) {
         let _ = write!(
             out,
             "Lambda-Runtime-Function-Error-Type: {}\r\nLambda-Runtime-Function-Error-Body: ",
-            error.error_type()
+            error.header_type()
         );
         base64(out, &error.to_json());
         out.extend_from_slice(b"\r\n");

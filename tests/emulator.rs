@@ -254,7 +254,8 @@ fn runtime_table_through_cargo_lambda() {
                 expected["requestId"] = body["requestId"].clone();
                 answer.status == 200 && body["requestId"].is_string() && body == expected
             }
-            Expect::Error(error_type) => {
+            // cargo lambda passes the body on as the runtime wrote it.
+            Expect::Error { error_type, .. } => {
                 answer.status == 500 && body["errorType"] == *error_type && body["errorMessage"].is_string()
             }
         };

@@ -40,7 +40,7 @@ pub struct Receipt {
     currency: String,
 }
 
-/// A function's own error type: `?` turns it into `Function.OrderError`
+/// A function's own error type: `?` turns it into `OrderError`
 /// (the type's name), with its message.
 #[derive(Debug)]
 enum OrderError {
@@ -87,7 +87,7 @@ impl Function for Handler {
             let line = item.unit_cents.checked_mul(u64::from(item.quantity));
             total = line.and_then(|line| total.checked_add(line)).ok_or_else(|| {
                 Error::new(
-                    "Function.TotalTooLarge",
+                    "Order.TotalTooLarge",
                     format!("item {} overflows the total", item.sku),
                 )
             })?;
@@ -127,12 +127,12 @@ mod tests {
     #[test]
     fn mistakes_are_typed_errors() {
         let empty = receipt(r#"{"id":1,"items":[]}"#).unwrap_err();
-        assert_eq!(empty.error_type(), "Function.OrderError");
+        assert_eq!(empty.error_type(), "OrderError");
         let coupon = receipt(r#"{"id":1,"items":[{"sku":"a","quantity":1,"unit_cents":1}],"coupon":"FREE"}"#);
         assert_eq!(coupon.unwrap_err().message(), "no coupon \"FREE\"");
         let huge = receipt(
             r#"{"id":1,"items":[{"sku":"a","quantity":4294967295,"unit_cents":18446744073709551615}]}"#,
         );
-        assert_eq!(huge.unwrap_err().error_type(), "Function.TotalTooLarge");
+        assert_eq!(huge.unwrap_err().error_type(), "Order.TotalTooLarge");
     }
 }

@@ -301,6 +301,12 @@ pub fn answer(id: &str, extra: Value) -> Value {
 /// a JSON object with a string `errorMessage` and that `errorType`, and the
 /// same type in `Lambda-Runtime-Function-Error-Type`. Returns the message.
 pub fn assert_error_report(request: &Request, error_type: &str) -> String {
+    assert_error_report_with_header(request, error_type, error_type)
+}
+
+/// Like [`assert_error_report`], for a name whose header differs from it
+/// (a name not of Lambda's shape: `NotFound` is `Function.NotFound` there).
+pub fn assert_error_report_with_header(request: &Request, error_type: &str, header: &str) -> String {
     let body = json(request);
     assert_eq!(
         body["errorType"],
@@ -314,7 +320,7 @@ pub fn assert_error_report(request: &Request, error_type: &str) -> String {
     assert!(!message.is_empty(), "empty errorMessage: {body}");
     assert_eq!(
         request.header("Lambda-Runtime-Function-Error-Type"),
-        Some(error_type),
+        Some(header),
         "error type header of {}",
         step(request)
     );
@@ -353,8 +359,13 @@ pub fn assert_answered_once(run: &Run, faulted: &[&str]) {
 pub enum Expect {
     /// Posted to `/response`: `{"requestId": <id>}` plus these fields.
     Answer(Value),
-    /// Posted to `/error` with this `errorType`.
-    Error(&'static str),
+    /// Posted to `/error`: the body's `errorType`, as the function named it,
+    /// and the `Lambda-Runtime-Function-Error-Type` header, in Lambda's
+    /// shape.
+    Error {
+        error_type: &'static str,
+        header: &'static str,
+    },
 }
 
 /// One row of the runtime's table: a label for failure messages, the event
@@ -370,12 +381,14 @@ pub struct Row {
 /// test function: an event decodes into the function's typed `Event` or is
 /// `Runtime.InvalidEvent` (bytes that are not JSON, or JSON of another
 /// shape); what the function returns is encoded whole; its errors are posted
-/// with a type of Lambda's shape, whatever type the function chose.
+/// with the name the function chose (or its error type's), and a header of
+/// Lambda's shape.
 pub fn runtime_table() -> Vec<Row> {
     let answer = |extra: Value| Expect::Answer(extra);
     let echo = |value: Value| answer(serde_json::json!({ "echo": value }));
     let nothing = || answer(serde_json::json!({}));
-    let invalid_event = || Expect::Error("Runtime.InvalidEvent");
+    let error = |error_type, header| Expect::Error { error_type, header };
+    let invalid_event = || error("Runtime.InvalidEvent", "Runtime.InvalidEvent");
     let row = |label, event: &[u8], expect| Row {
         label,
         event: event.to_vec(),
@@ -408,27 +421,57 @@ pub fn runtime_table() -> Vec<Row> {
         row(
             "function error",
             br#"{"fail":{"type":"Function.InvalidName","message":"no"}}"#,
-            Expect::Error("Function.InvalidName"),
+            error("Function.InvalidName", "Function.InvalidName"),
         ),
         row(
-            "short error type",
-            br#"{"fail":{"type":"NotFound","message":"no"}}"#,
-            Expect::Error("Function.NotFound"),
+            "a name of the function's own",
+            br#"{"fail":{"type":"OrderNotFound","message":"no"}}"#,
+            error("OrderNotFound", "Function.OrderNotFound"),
         ),
         row(
-            "error type with CR LF",
-            b"{\"fail\":{\"type\":\"Function.Bad\\r\\nX-Injected: 1\",\"message\":\"no\"}}",
-            Expect::Error("Function.Error"),
+            "a dotted name",
+            br#"{"fail":{"type":"Order.NotFound","message":"no"}}"#,
+            error("Order.NotFound", "Function.Order.NotFound"),
         ),
         row(
-            "error type of another shape",
-            br#"{"fail":{"type":"Custom.Thing","message":"no"}}"#,
-            Expect::Error("Function.Error"),
+            "a name with CR LF",
+            b"{\"fail\":{\"type\":\"Bad\\r\\nX-Injected: 1\",\"message\":\"no\"}}",
+            error("Bad\r\nX-Injected: 1", "Function.Error"),
         ),
         row(
-            "std error with a cause",
-            br#"{"fail_with_cause":true}"#,
-            Expect::Error("Function.Error"),
+            "a name with spaces",
+            br#"{"fail":{"type":"order not found","message":"no"}}"#,
+            error("order not found", "Function.Error"),
+        ),
+        row(
+            "? on an io::Error with a cause",
+            br#"{"fail_with":"io"}"#,
+            error("Error", "Function.Error"),
+        ),
+        row(
+            "? on a ParseIntError",
+            br#"{"fail_with":"parse_int"}"#,
+            error("ParseIntError", "Function.ParseIntError"),
+        ),
+        row(
+            "? on a Utf8Error",
+            br#"{"fail_with":"utf8"}"#,
+            error("Utf8Error", "Function.Utf8Error"),
+        ),
+        row(
+            "? on a boxed error",
+            br#"{"fail_with":"boxed"}"#,
+            error("Error", "Function.Error"),
+        ),
+        row(
+            "? on anyhow",
+            br#"{"fail_with":"anyhow"}"#,
+            error("Error", "Function.Error"),
+        ),
+        row(
+            "? on a String",
+            br#"{"fail_with":"message"}"#,
+            error("Error", "Function.Error"),
         ),
         row("wrong field type", br#"{"sleep_ms":"soon"}"#, invalid_event()),
         row("number", b"42", invalid_event()),
@@ -475,14 +518,14 @@ pub fn assert_row(row: &Row, id: &str, answer: &Request, context: &dyn fmt::Disp
                 row.label
             );
         }
-        Expect::Error(error_type) => {
+        Expect::Error { error_type, header } => {
             assert!(
                 matches!(answer.route(), Route::Error(_)),
                 "row {:?}: expected an /error, got {}\n{context}",
                 row.label,
                 step(answer)
             );
-            assert_error_report(answer, error_type);
+            assert_error_report_with_header(answer, error_type, header);
         }
     }
 }

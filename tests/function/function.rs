@@ -16,7 +16,7 @@
 //! | `"env": "NAME"` | `"env"`: that variable's value, or null |
 //! | `"log": [["INFO", "text"], ...]` | writes those lines with `log` |
 //! | `"fail": {"type": "...", "message": "..."}` | fails with that error instead |
-//! | `"fail_with_cause": true` | fails with a `std::error::Error` that has a source |
+//! | `"fail_with": "kind"` | fails with `?` on an error of that kind: see [`converted`] |
 //! | `"panic": "text"` | panics with that text |
 //! | `"panic_in_decode": true` | panics while the event is decoded |
 //! | `"stream": {...}` | streams instead of answering: see [`StreamCommand`] |
@@ -51,8 +51,7 @@ pub struct Command {
     #[serde(default)]
     log: Vec<(String, String)>,
     fail: Option<Failure>,
-    #[serde(default)]
-    fail_with_cause: bool,
+    fail_with: Option<String>,
     panic: Option<String>,
     stream: Option<StreamCommand>,
     /// `true`: panics while the event is decoded, in serde code of the
@@ -144,9 +143,8 @@ impl Function for Handler {
         if let Some(failure) = command.fail {
             return Err(Error::new(failure.r#type, failure.message));
         }
-        if command.fail_with_cause {
-            let cause = "x".parse::<u8>().unwrap_err();
-            return Err(std::io::Error::other(cause).into());
+        if let Some(kind) = command.fail_with {
+            return converted(&kind);
         }
         if let Some(stream) = command.stream {
             return stream_answer(stream, context).map(|()| Answer::default());
@@ -182,6 +180,23 @@ fn barrier(n: usize) -> Result<usize, Error> {
         ));
     }
     Ok(*arrived)
+}
+
+/// Fails with `?` on an error of `kind`, as functions do: `io` (an
+/// `io::Error` with a cause), `parse_int`, `utf8`, `boxed` (a
+/// `Box<dyn Error + Send + Sync>`), `anyhow` (with context), `message` (a
+/// `String`).
+#[inline(never)]
+fn converted(kind: &str) -> Result<Answer, Error> {
+    match kind {
+        "io" => Err(std::io::Error::other("x".parse::<u8>().unwrap_err()))?,
+        "parse_int" => Err("x".parse::<u8>().unwrap_err())?,
+        "utf8" => Err(std::str::from_utf8(std::hint::black_box(&[0xff])).unwrap_err())?,
+        "boxed" => Err(Box::<dyn std::error::Error + Send + Sync>::from("boxed"))?,
+        "anyhow" => Err(anyhow::Error::msg("inner").context("outer"))?,
+        "message" => Err(format!("message {}", 1))?,
+        other => Err(Error::new("Function.UnknownKind", other)),
+    }
 }
 
 #[inline(never)]
