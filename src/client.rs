@@ -204,7 +204,9 @@ impl Client {
             request = request.header("Lambda-Runtime-Invocation-Id", invocation_id);
         }
         if let Some(error) = error_type {
-            request = request.header("Lambda-Runtime-Function-Error-Type", &*error.header_type());
+            request = request
+                .header("Lambda-Runtime-Function-Error-Type", &*error.header_type())
+                .header("Lambda-Runtime-Function-XRay-Error-Cause", &error.xray_cause());
         }
         let mut response = request.send(body).map_err(transport(call))?;
         drain(&mut response);

@@ -251,6 +251,30 @@ fn invocation_id_is_echoed_when_given() {
     assert_eq!(echoed(Route::Error("err-without")), None, "\n{run}");
 }
 
+/// A failed invocation's report carries X-Ray's error cause, in the shape
+/// aws-lambda-go sends and AWS's emulator reads: JSON in visible ASCII.
+#[test]
+fn error_reports_carry_an_xray_cause() {
+    let event = json!({"fail": {"type": "Order.NotFound", "message": "no order for Zoë"}}).to_string();
+    let server = fake(Script::new().invoke("bad", &event).invoke("good", ADA));
+    let run = run(&server, &[]);
+    let report = run.only(Route::Error("bad"));
+    assert_error_report_with_header(report, "Order.NotFound", "Function.Order.NotFound");
+    let cause = report
+        .header("Lambda-Runtime-Function-XRay-Error-Cause")
+        .unwrap_or_else(|| panic!("no X-Ray cause\n{run}"));
+    assert!(cause.bytes().all(|b| b == b' ' || b.is_ascii_graphic()), "{cause:?}");
+    let cause: Value = serde_json::from_str(cause).unwrap();
+    assert_eq!(
+        cause["exceptions"],
+        json!([{"type": "Order.NotFound", "message": "no order for Zoë", "stack": []}]),
+        "\n{run}"
+    );
+    assert!(cause["working_directory"].is_string() && cause["paths"] == json!([]));
+    let response = run.only(Route::Response("good"));
+    assert_eq!(response.header("Lambda-Runtime-Function-XRay-Error-Cause"), None);
+}
+
 // ------------------------------------------------------------ request ids
 
 #[test]
