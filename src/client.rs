@@ -32,13 +32,48 @@ pub const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024 + 100;
 /// reading, only draining.
 const MAX_STATUS_BODY_BYTES: u64 = 64 * 1024;
 
-/// One event to handle. The event is an error when the runtime could not
-/// read it (too large); that error is the invocation's answer.
+/// One invocation, from the head of `/next`'s answer on: its context, and
+/// its event still to be read.
 pub struct Invocation {
     /// The invocation's headers, and the outlet for a streamed answer.
     pub context: Context,
-    /// The event's bytes.
-    pub event: Result<Vec<u8>, Error>,
+    /// The event, to be read with [`Event::read`].
+    pub event: Event,
+}
+
+/// An invocation's event, before it is read.
+pub enum Event {
+    /// The answer whose body is the event.
+    Unread(Response<ureq::Body>),
+    /// What answers the invocation instead: its head was too large.
+    Refused(Error),
+}
+
+impl Event {
+    /// Reads the event: its bytes, or the error that answers the invocation
+    /// when they can't be had (over [`MAX_EVENT_BYTES`]).
+    pub fn read(self) -> Result<Result<Vec<u8>, Error>, Fatal> {
+        let mut response = match self {
+            Event::Unread(response) => response,
+            Event::Refused(error) => return Ok(Err(error)),
+        };
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_EVENT_BYTES)
+            .read_to_vec();
+        match body {
+            Ok(bytes) => Ok(Ok(bytes)),
+            Err(ureq::Error::BodyExceedsLimit(_)) => Ok(Err(Error::new(
+                "Runtime.EventTooLarge",
+                format!("the event is over {MAX_EVENT_BYTES} bytes"),
+            ))),
+            Err(source) => Err(Fatal::Transport {
+                call: "GET /invocation/next",
+                source,
+            }),
+        }
+    }
 }
 
 /// A handle on the Runtime API: one keep-alive connection, reused for every
@@ -72,30 +107,45 @@ impl Client {
         let socket_address = address::socket_address(&url).ok_or_else(bad)?;
         let base = url + "/2018-06-01/runtime";
         let next_uri = Uri::try_from(base.clone() + "/invocation/next").map_err(|_| bad())?;
-        Ok(Client::connected(base, socket_address, next_uri))
+        let after_scheme = &base["http://".len()..];
+        let (authority, path) = after_scheme.split_at(after_scheme.find('/').unwrap_or(after_scheme.len()));
+        let lender = Arc::<Lender>::default();
+        let outlet = Outlet::new(
+            Arc::clone(&lender),
+            socket_address,
+            format!("{path}/invocation/").into(),
+            authority.into(),
+        );
+        Ok(Client::with_parts(base, socket_address, next_uri, lender, outlet))
     }
 
     /// A client for the same API with a connection of its own.
     pub fn worker(&self) -> Client {
-        Client::connected(self.base.clone(), self.address, self.next_uri.clone())
+        let lender = Arc::<Lender>::default();
+        let outlet = self.outlet.for_lender(Arc::clone(&lender));
+        Client::with_parts(
+            self.base.clone(),
+            self.address,
+            self.next_uri.clone(),
+            lender,
+            outlet,
+        )
     }
 
-    /// A client whose connections (none yet) are its own.
-    fn connected(base: String, address: SocketAddr, next_uri: Uri) -> Client {
-        let lender = Arc::<Lender>::default();
+    /// A client whose connections (none yet) tell `lender` of their
+    /// sockets, and whose streamed answers go to `outlet`.
+    fn with_parts(
+        base: String,
+        address: SocketAddr,
+        next_uri: Uri,
+        lender: Arc<Lender>,
+        outlet: Outlet,
+    ) -> Client {
         let oversized = Arc::<OversizedHead>::default();
         let loopback = Loopback {
-            lender: Arc::clone(&lender),
+            lender,
             oversized: Arc::clone(&oversized),
         };
-        let after_scheme = &base["http://".len()..];
-        let (authority, path) = after_scheme.split_at(after_scheme.find('/').unwrap_or(after_scheme.len()));
-        let outlet = Outlet::new(
-            lender,
-            address,
-            format!("{path}/invocation/"),
-            authority.to_owned(),
-        );
         Client {
             agent: agent(address, loopback),
             base,
@@ -117,10 +167,10 @@ impl Client {
     }
 
     /// Waits for the next invocation (`GET /invocation/next`), for as long
-    /// as it takes.
+    /// as it takes, and returns it once its head has come.
     pub fn next(&self) -> Result<Invocation, Fatal> {
         const CALL: &str = "GET /invocation/next";
-        let mut response = loop {
+        let response = loop {
             let mut response = match self.agent.get(self.next_uri.clone()).call() {
                 Ok(response) => response,
                 Err(ureq::Error::LargeResponseHeader(..)) => return self.oversized(CALL),
@@ -138,20 +188,10 @@ impl Client {
         };
         let mut context = headers::context_from(response.headers())?;
         context.outlet = Some(Arc::clone(&self.outlet));
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_EVENT_BYTES)
-            .read_to_vec();
-        let event = match body {
-            Ok(bytes) => Ok(bytes),
-            Err(ureq::Error::BodyExceedsLimit(_)) => Err(Error::new(
-                "Runtime.EventTooLarge",
-                format!("the event is over {MAX_EVENT_BYTES} bytes"),
-            )),
-            Err(source) => return Err(Fatal::Transport { call: CALL, source }),
-        };
-        Ok(Invocation { context, event })
+        Ok(Invocation {
+            context,
+            event: Event::Unread(response),
+        })
     }
 
     /// An invocation whose head was over [`MAX_HEAD_BYTES`]: answerable
@@ -170,7 +210,7 @@ impl Client {
                 request_id,
                 ..Context::default()
             },
-            event: Err(Error::new(
+            event: Event::Refused(Error::new(
                 "Runtime.HeadersTooLarge",
                 format!("the invocation's headers are over {MAX_HEAD_BYTES} bytes"),
             )),

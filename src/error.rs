@@ -407,7 +407,10 @@ mod tests {
     fn the_xray_cause_is_ascii_json_of_go_s_shape() {
         let error = Error::new("Order.NotFound", "no order \"7\" for Zoë 😀\r\n");
         let cause = error.xray_cause();
-        assert!(cause.bytes().all(|b| b == b' ' || b.is_ascii_graphic()), "{cause}");
+        assert!(
+            cause.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
+            "{cause}"
+        );
         let parsed: serde_json::Value = serde_json::from_str(&cause).unwrap();
         let directory = std::env::current_dir().unwrap();
         assert_eq!(

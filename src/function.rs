@@ -59,12 +59,11 @@ pub trait Function: Sized + Sync {
     /// streams its answer ([`Context::stream`]) returns `()`.
     type Output: Serialize;
 
-    /// Stack of each worker thread under Lambda Managed Instances. Lambda's
-    /// classic mode runs the function on the main thread (8 MB) instead.
-    /// 256 KiB holds serde_json's deepest nesting with room to spare; ask
-    /// for more if the function recurses deeply or keeps large arrays on
-    /// the stack.
-    const WORKER_STACK_BYTES: usize = 256 * 1024;
+    /// Stack of each worker thread under Lambda Managed Instances: 8 MiB,
+    /// as the main thread has in Lambda's classic mode, so a function that
+    /// is fine there is fine here. A stack is reserved address space, not
+    /// memory: only the pages the function touches take any.
+    const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
     /// Runs once, before the first invocation: read configuration, open
     /// clients. An error here is reported to Lambda and ends the process.

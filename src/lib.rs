@@ -86,7 +86,7 @@ pub use function::Function;
 pub use log::Level;
 pub use stream::Stream;
 
-use client::Client;
+use client::{Client, Invocation};
 use fatal::Fatal;
 
 /// Runs function `F` as Lambda's runtime until Lambda ends the process:
@@ -101,7 +101,7 @@ pub fn run<F: Function + 'static>() -> ExitCode {
         Err(fatal) => return exit(fatal),
     };
     panic::install();
-    panic::register(&client, true);
+    panic::register(&client);
     let init = config
         .check()
         .and_then(|()| panic::guard_init(|| F::init(config)));
@@ -124,21 +124,24 @@ pub fn run<F: Function + 'static>() -> ExitCode {
 
 /// The loop: returns only when the runtime must stop.
 fn serve<F: Function>(client: &Client, function: &F) -> Result<Infallible, Fatal> {
-    panic::register(client, false);
+    panic::register(client);
     loop {
         workers::park_if_stopping();
-        let invocation = client.next()?;
+        let Invocation { context, event } = client.next()?;
+        // From its head on, the invocation is this worker's to answer: a
+        // process that stops from now on waits for it.
         let _busy = workers::busy();
-        let context = &invocation.context;
+        let stopping = workers::stopping_error();
+        let event = event.read()?;
         log::set_request_id(&context.request_id);
         if !workers::concurrent() {
             trace::set_variable(context.trace_id.as_deref());
         }
-        let answer = match workers::stopping_error() {
+        let answer = match stopping {
             Some(stopping) => Err(stopping),
-            None => invocation.event.and_then(|event| call(function, &event, context)),
+            None => event.and_then(|event| call(function, &event, &context)),
         };
-        client.answer(context, answer)?;
+        client.answer(&context, answer)?;
         log::set_request_id("");
     }
 }

@@ -20,6 +20,7 @@
 use std::cell::RefCell;
 use std::fmt::{self, Display, Write as _};
 use std::io::Write as _;
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -98,6 +99,8 @@ impl Level {
 struct Logger {
     json: bool,
     lowest: Level,
+    /// Lambda Managed Instances: several invocations at once, one a worker.
+    concurrent: bool,
 }
 
 /// Until [`install`] runs (and in unit tests): plain lines from INFO up.
@@ -107,23 +110,31 @@ fn logger() -> &'static Logger {
     LOGGER.get_or_init(|| Logger {
         json: false,
         lowest: Level::Info,
+        concurrent: false,
     })
 }
 
+/// In Lambda's classic mode, the one invocation in flight: every line
+/// carries its request id, whichever thread writes it (the function's own
+/// threads too).
+static CURRENT: Mutex<String> = Mutex::new(String::new());
+
 thread_local! {
-    /// The invocation this thread serves, for every line it writes.
+    /// Under Managed Instances, the invocation this worker serves.
     static REQUEST_ID: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// Reads the function's logging configuration (and, with `log-facade`,
-/// becomes `log`'s logger). `force_json`: Lambda Managed Instances require
-/// JSON logs (lines of concurrent invocations interleave, so each must carry
-/// its request id).
-pub(crate) fn install(force_json: bool) {
+/// becomes `log`'s logger). `concurrent`: Lambda Managed Instances, where
+/// each worker's lines carry its own invocation's request id, and logs
+/// are always JSON (lines of concurrent invocations interleave, so each
+/// must say which it belongs to).
+pub(crate) fn install(concurrent: bool) {
     let variable = |name| std::env::var(name).unwrap_or_default();
     let _logger = LOGGER.get_or_init(|| Logger {
-        json: force_json || variable("AWS_LAMBDA_LOG_FORMAT").eq_ignore_ascii_case("json"),
+        json: concurrent || variable("AWS_LAMBDA_LOG_FORMAT").eq_ignore_ascii_case("json"),
         lowest: Level::parse(&variable("AWS_LAMBDA_LOG_LEVEL")).unwrap_or(Level::Info),
+        concurrent,
     });
     #[cfg(feature = "log-facade")]
     if log::set_logger(_logger).is_ok() {
@@ -174,13 +185,27 @@ macro_rules! error {
     ($($arg:tt)+) => { $crate::log::write($crate::log::Level::Error, format_args!($($arg)+)) };
 }
 
-/// Marks this thread's lines as belonging to invocation `id` ("" for none).
+/// Marks the lines that follow as belonging to invocation `id` ("" for
+/// none): this worker's under Managed Instances, else every thread's.
 pub(crate) fn set_request_id(id: &str) {
-    REQUEST_ID.with(|current| {
-        let mut current = current.borrow_mut();
+    let set = |current: &mut String| {
         current.clear();
         current.push_str(id);
-    });
+    };
+    if logger().concurrent {
+        REQUEST_ID.with(|current| set(&mut current.borrow_mut()));
+    } else {
+        set(&mut CURRENT.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+}
+
+/// The request id a line written now belongs to.
+fn request_id() -> String {
+    if logger().concurrent {
+        REQUEST_ID.with(|id| id.try_borrow().map(|id| id.clone()).unwrap_or_default())
+    } else {
+        CURRENT.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
 }
 
 /// The runtime's last words before it exits.
@@ -213,10 +238,7 @@ impl Logger {
             return;
         }
         let timestamp = rfc3339(now_ms());
-        let line = REQUEST_ID.with(|id| {
-            let id = id.try_borrow().map(|id| id.clone()).unwrap_or_default();
-            line(self.json, &timestamp, level, &id, message)
-        });
+        let line = line(self.json, &timestamp, level, &request_id(), message);
         // One write per line, so lines of concurrent invocations never mix.
         // Logging must never take the runtime down: a closed stderr is ignored.
         let _ = std::io::stderr().write_all(line.as_bytes());
@@ -355,6 +377,7 @@ mod tests {
         let warn = Logger {
             json: false,
             lowest: Level::Warn,
+            concurrent: false,
         };
         let enabled = |level| log::Log::enabled(&warn, &log::Metadata::builder().level(level).build());
         assert!(!enabled(log::Level::Info));

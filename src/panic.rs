@@ -1,20 +1,34 @@
-//! Reporting a panic in the function before the process goes down.
+//! Panics in the function, reported to the caller as `Runtime.Panic`.
 //!
-//! The release build uses `panic = "abort"`, so nothing can catch a panic;
-//! but the panic hook runs before the abort. While `Function::init` runs,
-//! the hook posts `Runtime.Panic` to `/init/error`; while the function
-//! handles an invocation, to that invocation (its `/error`, or the error
-//! trailers of a stream already under way). The caller then sees the panic
-//! message instead of a bare `Runtime.ExitError`. Under Lambda Managed
-//! Instances the other workers' answers go out before the process ends.
+//! The default build has `panic = "abort"`: nothing can catch a panic, but
+//! the panic hook runs before the process aborts. It reports the panic to
+//! what the panicking thread was running: `/init/error` during
+//! `Function::init`, else the invocation's `/error` (or the error trailers
+//! of a stream already under way). A thread of the function's own (a
+//! scoped thread, rayon's) runs nothing the runtime knows of, so its panic
+//! is reported to every invocation in flight, any of which may have started
+//! it: one in Lambda's classic mode, all of them under Managed Instances,
+//! whose workers would otherwise wait forever on the dead thread. Then the
+//! other workers' answers go out and the process ends; Lambda starts a new
+//! one for the next invocation.
+//!
+//! Built with `panic = "unwind"` (`make build PANIC=unwind`), [`guard`]
+//! catches the panic instead: that invocation (or `init`) is answered
+//! `Runtime.Panic` and the process goes on serving, in either mode. The
+//! hook then only logs the panic and keeps its description (with the
+//! location, which the caught payload lacks) for [`guard`] to report.
 
 use std::cell::RefCell;
-use std::panic::{self, PanicHookInfo};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::client::Client;
+use crate::log::{self, Level};
 use crate::workers;
 use crate::{Context, Error};
+
+/// Whether panics unwind (and are caught by [`guard`]) in this build.
+const UNWINDS: bool = cfg!(panic = "unwind");
 
 /// What a thread that serves invocations is doing, for the hook to report.
 enum Running {
@@ -32,50 +46,64 @@ struct Slot {
 }
 
 thread_local! {
+    /// This thread's slot, if it serves invocations.
     static SLOT: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
+    /// With `panic = "unwind"`: the description of the panic unwinding
+    /// this thread, for [`guard`] to report.
+    static UNWINDING: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// The main thread's slot: in Lambda's classic mode the one invocation in
-/// flight is there, so a panic on a thread the function started is
-/// reported against it.
-static MAIN: OnceLock<Arc<Slot>> = OnceLock::new();
+/// Every serving thread's slot: where a panic on a thread of the
+/// function's own is reported.
+static SLOTS: Mutex<Vec<Arc<Slot>>> = Mutex::new(Vec::new());
 
-/// Installs the hook. The process always ends after a panic, whatever the
-/// profile or thread, so every build behaves like the one that ships.
+/// Installs the hook.
 pub fn install() {
     panic::set_hook(Box::new(|info| {
-        // One log line (JSON when the function logs JSON), where std's hook
-        // would write several.
         let description = describe(info);
-        crate::log::fatal(format_args!("panicked: {description}"));
+        if UNWINDS {
+            // One line, where std's hook would write several; `guard`
+            // reports it, or the thread was the function's to look after.
+            log::write(Level::Error, format_args!("panicked: {description}"));
+            UNWINDING.with(|slot| *slot.borrow_mut() = Some(description));
+            return;
+        }
+        log::fatal(format_args!("panicked: {description}"));
         // No new invocation from here on, before this one is reported.
         workers::refuse_new_work();
-        let slot = SLOT
-            .with(|slot| slot.try_borrow().ok()?.clone())
-            .or_else(|| MAIN.get().filter(|_| !workers::concurrent()).cloned());
-        if let Some(slot) = slot {
-            let error = Error::new("Runtime.Panic", description);
-            let reported = match replace(&slot, Running::Nothing) {
-                Running::Nothing => Ok(()),
-                Running::Init => slot.client.init_error(&error),
-                Running::Invocation(context) => {
-                    let answered = slot.client.answer(&context, Err(error));
-                    workers::answered_elsewhere();
-                    answered
-                }
-            };
-            if let Err(error) = reported {
-                crate::log::fatal(error);
-            }
+        let slots = match SLOT.with(|slot| slot.try_borrow().ok()?.clone()) {
+            Some(own) => vec![own],
+            None => SLOTS.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+        };
+        for slot in slots {
+            report(&slot, &description);
         }
         workers::stop();
         std::process::abort();
     }));
 }
 
+/// Reports the panic to what `slot` runs, and takes it from the slot: its
+/// thread must not answer it too.
+fn report(slot: &Slot, description: &str) {
+    let error = Error::new("Runtime.Panic", description);
+    let reported = match replace(slot, Running::Nothing) {
+        Running::Nothing => Ok(()),
+        Running::Init => slot.client.init_error(&error),
+        Running::Invocation(context) => {
+            let answered = slot.client.answer(&context, Err(error));
+            workers::answered_elsewhere();
+            answered
+        }
+    };
+    if let Err(fatal) = reported {
+        log::fatal(fatal);
+    }
+}
+
 /// Makes this thread a serving thread that answers through `client`
 /// (once: the main thread keeps the slot it had during init).
-pub fn register(client: &Client, main: bool) {
+pub fn register(client: &Client) {
     if SLOT.with(|slot| slot.borrow().is_some()) {
         return;
     }
@@ -83,29 +111,38 @@ pub fn register(client: &Client, main: bool) {
         client: client.clone(),
         running: Mutex::new(Running::Nothing),
     });
-    if main {
-        let _ = MAIN.set(Arc::clone(&slot));
-    }
+    SLOTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Arc::clone(&slot));
     SLOT.with(|current| *current.borrow_mut() = Some(slot));
 }
 
-/// Runs `Function::init` with the hook armed for start-up.
-pub fn guard_init<T>(init: impl FnOnce() -> T) -> T {
-    arm(Running::Init, init)
+/// Runs `Function::init`: a panic in it is reported as its error.
+pub fn guard_init<T>(init: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    run(Running::Init, init)
 }
 
-/// Runs the function with the hook armed for this invocation.
-pub fn guard<T>(context: &Context, function: impl FnOnce() -> T) -> T {
+/// Runs the function for `context`'s invocation: a panic in it is that
+/// invocation's error.
+pub fn guard<T>(context: &Context, function: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     let answer_needs = Context {
         request_id: context.request_id.clone(),
         invocation_id: context.invocation_id.clone(),
         outlet: context.outlet.clone(),
         ..Context::default()
     };
-    arm(Running::Invocation(answer_needs), function)
+    run(Running::Invocation(answer_needs), function)
 }
 
-fn arm<T>(running: Running, work: impl FnOnce() -> T) -> T {
+fn run<T>(running: Running, work: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    if UNWINDS {
+        return panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+            let description = UNWINDING.with(|slot| slot.borrow_mut().take());
+            let description = description.unwrap_or_else(|| text(&*payload).to_owned());
+            Err(Error::new("Runtime.Panic", description))
+        });
+    }
     let Some(slot) = SLOT.with(|slot| slot.borrow().clone()) else {
         return work();
     };
@@ -129,14 +166,18 @@ fn replace(slot: &Slot, running: Running) -> Running {
 
 /// `boom at src/handler.rs:12:5`: the payload and where it was raised.
 fn describe(info: &PanicHookInfo<'_>) -> String {
-    let payload = info.payload();
-    let message = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("panic with a non-string payload");
+    let message = text(info.payload());
     match info.location() {
         Some(location) => format!("{message} at {location}"),
         None => message.to_owned(),
     }
+}
+
+/// A panic's payload as text.
+fn text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panic with a non-string payload")
 }

@@ -87,9 +87,9 @@ pub(crate) struct Outlet {
     lender: Arc<Lender>,
     address: SocketAddr,
     /// `[/prefix]/2018-06-01/runtime/invocation/`, before `{id}/response`.
-    invocations_path: String,
+    invocations_path: Arc<str>,
     /// `host:port`, for the `Host` header.
-    authority: String,
+    authority: Arc<str>,
     open: Mutex<Option<Open>>,
 }
 
@@ -175,8 +175,8 @@ impl Outlet {
     pub fn new(
         lender: Arc<Lender>,
         address: SocketAddr,
-        invocations_path: String,
-        authority: String,
+        invocations_path: Arc<str>,
+        authority: Arc<str>,
     ) -> Outlet {
         Outlet {
             lender,
@@ -185,6 +185,17 @@ impl Outlet {
             authority,
             open: Mutex::new(None),
         }
+    }
+
+    /// An outlet to the same API for a client whose connections `lender`
+    /// watches.
+    pub fn for_lender(&self, lender: Arc<Lender>) -> Outlet {
+        Outlet::new(
+            lender,
+            self.address,
+            Arc::clone(&self.invocations_path),
+            Arc::clone(&self.authority),
+        )
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Open>> {

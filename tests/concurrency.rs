@@ -163,6 +163,75 @@ fn a_panic_stops_new_work_and_drains_the_rest() {
     );
 }
 
+/// A worker has the stack the main thread has in Lambda's classic mode
+/// (8 MiB): a function that is fine there is fine here.
+#[test]
+fn workers_have_the_stack_of_the_classic_main_thread() {
+    let event = r#"{"stack_kib":2048,"echo":"deep"}"#;
+    for env in [&concurrency("2")[..], &[]] {
+        let script = Script::new().invoke("a", event).invoke("b", event);
+        let run = run(&fake(script), env);
+        assert_answered_once(&run, &[]);
+        for id in ["a", "b"] {
+            assert_eq!(
+                json(run.only(Route::Response(id))),
+                answer(id, json!({"echo": "deep"})),
+                "{env:?}\n{run}"
+            );
+        }
+    }
+}
+
+/// A panic on a thread of the function's own can belong to any invocation
+/// in flight, and the worker that started it would wait on it forever:
+/// every invocation in flight is answered `Runtime.Panic`, at once, and the
+/// process ends without waiting out the drain.
+#[test]
+fn a_panic_on_a_thread_of_the_functions_answers_every_invocation_in_flight() {
+    let server = fake(Script::new().wait_when_empty());
+    let started = start(&server, &concurrency("2"));
+    assert!(server.wait_for_polls(2, Duration::from_secs(10)));
+    server.push(Invocation::new("slow", r#"{"sleep_ms":4000,"echo":"slow"}"#));
+    server.push(Invocation::new(
+        "boom",
+        r#"{"sleep_ms":300,"on_thread":true,"panic":"boom on a thread"}"#,
+    ));
+    let run = started.wait(&server);
+    run.assert_failed();
+    assert_answered_once(&run, &[]);
+    for id in ["slow", "boom"] {
+        let message = assert_error_report(run.only(Route::Error(id)), "Runtime.Panic");
+        assert!(message.contains("boom on a thread"), "{message}\n{run}");
+    }
+    assert!(
+        run.elapsed < Duration::from_secs(3),
+        "exited after {:?}: the drain waited\n{run}",
+        run.elapsed
+    );
+}
+
+/// An invocation is the worker's from the moment its head arrives: while
+/// its event is still on its way, a process that must stop waits for it
+/// and answers it.
+#[test]
+fn an_invocation_whose_event_is_still_arriving_is_answered() {
+    let server = fake(Script::new().wait_when_empty());
+    let started = start(&server, &concurrency("2"));
+    assert!(server.wait_for_polls(2, Duration::from_secs(10)));
+    let event = Invocation::new("arriving", r#"{"echo":"arrived"}"#);
+    server.push(Reply::SlowBody(event, Duration::from_millis(1000)));
+    std::thread::sleep(Duration::from_millis(200));
+    server.push(Reply::Status(500));
+    let run = started.wait(&server);
+    run.assert_failed();
+    assert_eq!(
+        json(run.only(Route::Response("arriving"))),
+        answer("arriving", json!({"echo": "arrived"})),
+        "\n{run}"
+    );
+    assert_answered_once(&run, &[]);
+}
+
 /// An answer that never comes does not hold the process forever: the
 /// drain is bounded (5 s).
 #[test]

@@ -263,7 +263,10 @@ fn error_reports_carry_an_xray_cause() {
     let cause = report
         .header("Lambda-Runtime-Function-XRay-Error-Cause")
         .unwrap_or_else(|| panic!("no X-Ray cause\n{run}"));
-    assert!(cause.bytes().all(|b| b == b' ' || b.is_ascii_graphic()), "{cause:?}");
+    assert!(
+        cause.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
+        "{cause:?}"
+    );
     let cause: Value = serde_json::from_str(cause).unwrap();
     assert_eq!(
         cause["exceptions"],
@@ -653,6 +656,44 @@ fn panic_is_reported_before_the_process_dies() {
         );
         assert_eq!(json(run.only(Route::Response("before"))), ada("before"));
         assert_answered_once(&run, &[]);
+    }
+}
+
+/// A panic on a thread the function started (a scoped thread, rayon's)
+/// is reported against the invocation in flight, whose own thread waits on
+/// it forever: reported once, then the process ends.
+#[test]
+fn a_panic_on_a_thread_of_the_functions_is_reported() {
+    let event = json!({"on_thread": true, "panic": "boom on a thread"}).to_string();
+    let server = fake(Script::new().invoke("boom", &event).invoke("never", ADA));
+    let run = run(&server, &[]);
+    assert_eq!(run.steps(), ["next", "error boom"], "\n{run}");
+    run.assert_failed();
+    let message = assert_error_report(run.only(Route::Error("boom")), "Runtime.Panic");
+    assert!(message.contains("boom on a thread"), "{message}\n{run}");
+    assert!(run.elapsed < Duration::from_secs(5), "\n{run}");
+}
+
+/// In Lambda's classic mode one invocation is in flight, so a line the
+/// function writes from a thread of its own belongs to it too.
+#[test]
+fn log_lines_from_the_functions_threads_carry_the_request_id() {
+    let event = json!({"on_thread": true, "log": [["INFO", "from a thread"]]}).to_string();
+    for format in ["Text", "JSON"] {
+        let server = fake(Script::new().invoke("req-7", &event));
+        let run = run(&server, &[("AWS_LAMBDA_LOG_FORMAT", format)]);
+        assert_eq!(run.steps(), happy_steps(&["req-7"]), "{format}\n{run}");
+        let line = run
+            .stderr
+            .lines()
+            .find(|line| line.contains("from a thread"))
+            .unwrap_or_else(|| panic!("no line\n{run}"));
+        if format == "JSON" {
+            let line: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(line["requestId"], "req-7", "{line}");
+        } else {
+            assert!(line.contains("\treq-7\tINFO\tfrom a thread"), "{line:?}");
+        }
     }
 }
 

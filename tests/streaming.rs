@@ -286,6 +286,22 @@ fn concurrent_workers_stream_side_by_side() {
     );
 }
 
+/// The stream is the invocation's, not a thread's: a function may write it
+/// from a thread of its own.
+#[test]
+fn a_stream_written_from_a_thread_of_the_functions() {
+    let event = json!({"on_thread": true, "stream": {"chunks": ["from ", "a thread"]}}).to_string();
+    let run = stream_then_another(&event);
+    assert_eq!(
+        run.steps(),
+        ["next", "response s-1", "next", "response after", "next"],
+        "\n{run}"
+    );
+    let answer = run.only(Route::Response("s-1"));
+    assert_streamed(answer, "application/octet-stream");
+    assert_eq!(answer.body, b"from a thread", "\n{run}");
+}
+
 /// A stream on an invocation with an invocation id echoes it.
 #[test]
 fn the_invocation_id_is_echoed_on_a_stream() {

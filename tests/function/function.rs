@@ -20,6 +20,8 @@
 //! | `"panic": "text"` | panics with that text |
 //! | `"panic_in_decode": true` | panics while the event is decoded |
 //! | `"stream": {...}` | streams instead of answering: see [`StreamCommand`] |
+//! | `"stack_kib": n` | uses `n` KiB of stack first |
+//! | `"on_thread": true` | does all of the above on a scoped thread of its own |
 //!
 //! An event that is not a JSON object of these fields (unknown fields are
 //! ignored) is the runtime's `Runtime.InvalidEvent`. Init fails when
@@ -54,6 +56,9 @@ pub struct Command {
     fail_with: Option<String>,
     panic: Option<String>,
     stream: Option<StreamCommand>,
+    stack_kib: Option<usize>,
+    #[serde(default)]
+    on_thread: bool,
     /// `true`: panics while the event is decoded, in serde code of the
     /// function's own, which the runtime must report like any panic.
     #[serde(rename = "panic_in_decode", default, deserialize_with = "panic_if_true")]
@@ -128,7 +133,13 @@ impl Function for Handler {
         Ok(Handler)
     }
 
-    fn handle(&self, command: Command, context: &Context) -> Result<Answer, Error> {
+    fn handle(&self, mut command: Command, context: &Context) -> Result<Answer, Error> {
+        if std::mem::take(&mut command.on_thread) {
+            return on_thread(|| self.handle(command, context));
+        }
+        if let Some(kib) = command.stack_kib {
+            use_stack(kib);
+        }
         if let Some(ms) = command.sleep_ms {
             std::thread::sleep(Duration::from_millis(ms));
         }
@@ -157,6 +168,30 @@ impl Function for Handler {
             context: command.context.then(|| describe(context)),
             env: command.env.map(|name| std::env::var(name).ok()),
         })
+    }
+}
+
+/// Runs `work` on a scoped thread, as functions that fan out do. Its panic
+/// (under `panic = "unwind"`) is the caller's, as `std::thread::scope` has it.
+#[inline(never)]
+fn on_thread<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(work)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// Uses `kib` KiB of stack, a KiB a frame.
+#[inline(never)]
+fn use_stack(kib: usize) -> u8 {
+    let mut frame = [0u8; 1024];
+    std::hint::black_box(&mut frame);
+    if kib <= 1 {
+        frame[7]
+    } else {
+        use_stack(kib - 1).wrapping_add(frame[3])
     }
 }
 

@@ -177,6 +177,9 @@ pub enum Reply {
     /// For a post: the inner reply to the first post to that path only;
     /// later ones get `202`, as a runtime that sends an answer again must.
     Once(Box<Reply>),
+    /// The invocation's head and the first byte of its body at once, the
+    /// rest of the body after this pause: a large event still on its way.
+    SlowBody(Invocation, Duration),
 }
 
 impl Reply {
@@ -451,7 +454,7 @@ impl Shared {
             // Includes every target outside the prefix.
             Route::Other => Reply::Status(404),
         };
-        if let Reply::Invocation(invocation) = reply.opened() {
+        if let Reply::Invocation(invocation) | Reply::SlowBody(invocation, _) = reply.opened() {
             request.served = invocation.id().map(str::to_owned);
         }
         state.requests.push(request);
@@ -780,6 +783,15 @@ enum After {
 fn respond(reply: Reply, close: bool, reader: &mut BufReader<TcpStream>, writer: &mut TcpStream) -> After {
     let sent = match reply {
         Reply::Invocation(invocation) => writer.write_all(&invocation_answer(&invocation, close)),
+        Reply::SlowBody(invocation, pause) => {
+            let answer = invocation_answer(&invocation, close);
+            let head = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |at| at + 4);
+            let first = (head + 1).min(answer.len());
+            writer.write_all(&answer[..first]).and_then(|()| {
+                thread::sleep(pause);
+                writer.write_all(&answer[first..])
+            })
+        }
         Reply::Status(status) => writer.write_all(&status_answer(status, close)),
         Reply::Raw(bytes) => {
             let _ = writer.write_all(&bytes);
@@ -1023,6 +1035,25 @@ mod tests {
 
     fn chunk(data: &[u8]) -> Vec<u8> {
         [format!("{:x}\r\n", data.len()).as_bytes(), data, b"\r\n"].concat()
+    }
+
+    #[test]
+    fn a_slow_body_comes_after_its_head() {
+        let pause = Duration::from_millis(300);
+        let invocation = Invocation::new("slow", "{\"a\":1}");
+        let server = Server::start(Script::new().then(Reply::SlowBody(invocation, pause))).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(get_next());
+        let asked = Instant::now();
+        let head = http::read_head(&mut conn.reader).unwrap().expect("an answer");
+        let head_came = asked.elapsed();
+        let status = http::parse_status_line(&head.start).unwrap();
+        let framing = http::response_framing(status, &head.fields).unwrap();
+        let body = http::read_body(&mut conn.reader, framing).unwrap();
+        assert!(head_came < pause, "the head waited {head_came:?}");
+        assert!(asked.elapsed() >= pause, "the body did not wait");
+        assert_eq!((status, body.bytes), (200, b"{\"a\":1}".to_vec()));
+        assert_eq!(server.requests()[0].served.as_deref(), Some("slow"));
     }
 
     #[test]
