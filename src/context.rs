@@ -61,6 +61,12 @@ impl Context {
         )
     }
 
+    /// Whether the function opened this invocation's stream.
+    pub(crate) fn is_streaming(&self) -> bool {
+        let outlet = self.outlet.as_ref();
+        outlet.is_some_and(|outlet| outlet.is_open_for(&self.request_id))
+    }
+
     /// Like [`Context::stream`], for a function URL (or API Gateway) answer:
     /// the HTTP status, headers and cookies (`Set-Cookie` values) go before
     /// the first byte of the body.

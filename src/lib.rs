@@ -158,12 +158,20 @@ fn call<F: Function>(function: &F, event: &[u8], context: &Context) -> Result<Ve
             )
         })?;
         let output = function.handle(event, context)?;
-        serde_json::to_vec(&output).map_err(|error| {
+        let answer = serde_json::to_vec(&output).map_err(|error| {
             Error::new(
                 "Runtime.InvalidResponse",
                 format!("the answer does not encode: {error}"),
             )
-        })
+        })?;
+        // A streamed answer is the stream: a value beside it would be lost.
+        if answer != b"null" && context.is_streaming() {
+            return Err(Error::new(
+                "Runtime.InvalidResponse",
+                "the function streamed its answer and also returned a value; a streaming function returns Ok(())",
+            ));
+        }
+        Ok(answer)
     })
 }
 

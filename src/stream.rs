@@ -17,7 +17,7 @@
 //! outlet, with the error trailers if the function failed.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -164,6 +164,15 @@ impl Write for Stream {
         }
     }
 
+    /// One `write!` is one chunk, not one a piece of its format: formatted
+    /// whole first.
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
+        match args.as_str() {
+            Some(text) => self.write_all(text.as_bytes()),
+            None => self.write_all(args.to_string().as_bytes()),
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -212,6 +221,13 @@ impl Outlet {
         &self.authority
     }
 
+    /// Whether invocation `request_id` opened a stream here.
+    pub fn is_open_for(&self, request_id: &str) -> bool {
+        self.lock()
+            .as_ref()
+            .is_some_and(|open| open.request_id == request_id)
+    }
+
     /// Ends the invocation's stream if the function opened one, and returns
     /// the API's status for it; `None` if it did not, and the answer is
     /// buffered. `failure` is the function's error, if any.
@@ -245,7 +261,8 @@ impl fmt::Debug for Outlet {
 
 impl Open {
     /// Frames `bytes` as a chunk (after the head and prelude if this is the
-    /// first) and writes them in one call.
+    /// first) and writes them in one call, the bytes as they are: a large
+    /// write is not copied.
     fn send(&mut self, bytes: &[u8], outlet: &Outlet) -> io::Result<()> {
         if let Some(kind) = self.broken {
             return Err(io::Error::new(kind, "the response stream is closed"));
@@ -269,8 +286,11 @@ impl Open {
                 chunk(&mut self.buffer, &[0; 8]);
             }
         }
-        chunk(&mut self.buffer, bytes);
-        self.write_buffer()
+        let Open { socket, buffer, .. } = self;
+        let Some(socket) = socket.as_mut() else {
+            return Ok(());
+        };
+        write_chunk(socket, buffer, bytes).inspect_err(|error| self.broken = Some(error.kind()))
     }
 
     fn write_buffer(&mut self) -> io::Result<()> {
@@ -357,6 +377,28 @@ fn chunk(out: &mut Vec<u8>, bytes: &[u8]) {
         out.extend_from_slice(bytes);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// Writes `before` (the head, at the start of a stream), then `bytes` as a
+/// chunk, in one vectored write: the chunk's size line goes at the end of
+/// `before`, the bytes go out from where they are.
+fn write_chunk(to: &mut impl Write, before: &mut Vec<u8>, bytes: &[u8]) -> io::Result<()> {
+    if !bytes.is_empty() {
+        let _ = write!(before, "{:x}\r\n", bytes.len());
+    }
+    let end: &[u8] = if bytes.is_empty() { b"" } else { b"\r\n" };
+    let mut parts = [IoSlice::new(before), IoSlice::new(bytes), IoSlice::new(end)];
+    let mut parts = &mut parts[..];
+    IoSlice::advance_slices(&mut parts, 0);
+    while !parts.is_empty() {
+        match to.write_vectored(parts) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut parts, written),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 /// The last chunk, and the error trailers if the function failed.
@@ -483,6 +525,68 @@ mod tests {
         chunk(&mut out, b"");
         chunk(&mut out, &[b'x'; 26]);
         assert_eq!(text(out), format!("5\r\nhello\r\n1a\r\n{}\r\n", "x".repeat(26)));
+    }
+
+    /// A writer that takes at most `most` bytes a call, as a socket may.
+    struct Trickle {
+        written: Vec<u8>,
+        most: usize,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(bytes)])
+        }
+
+        fn write_vectored(&mut self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.calls += 1;
+            let mut taken = 0;
+            for part in parts {
+                let n = part.len().min(self.most - taken);
+                self.written.extend_from_slice(&part[..n]);
+                taken += n;
+            }
+            Ok(taken)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_chunk_goes_out_with_its_framing_in_one_write() {
+        let mut to = Trickle {
+            written: Vec::new(),
+            most: usize::MAX,
+            calls: 0,
+        };
+        let mut before = b"HEAD\r\n\r\n".to_vec();
+        write_chunk(&mut to, &mut before, &[b'x'; 26]).unwrap();
+        assert_eq!(
+            text(to.written),
+            format!("HEAD\r\n\r\n1a\r\n{}\r\n", "x".repeat(26))
+        );
+        assert_eq!(to.calls, 1);
+
+        let mut to = Trickle {
+            written: Vec::new(),
+            most: 3,
+            calls: 0,
+        };
+        write_chunk(&mut to, &mut Vec::new(), b"hello").unwrap();
+        assert_eq!(text(to.written), "5\r\nhello\r\n", "partial writes resumed");
+
+        let mut to = Trickle {
+            written: Vec::new(),
+            most: usize::MAX,
+            calls: 0,
+        };
+        write_chunk(&mut to, &mut b"HEAD".to_vec(), b"").unwrap();
+        write_chunk(&mut to, &mut Vec::new(), b"").unwrap();
+        assert_eq!(to.calls, 1, "nothing at all: no write");
+        assert_eq!(text(to.written), "HEAD", "nothing to frame");
     }
 
     #[test]

@@ -302,6 +302,97 @@ fn a_stream_written_from_a_thread_of_the_functions() {
     assert_eq!(answer.body, b"from a thread", "\n{run}");
 }
 
+/// A streaming function answers through its stream: a value it returns
+/// beside it is not dropped unnoticed but makes the answer
+/// `Runtime.InvalidResponse`, in the trailers after the first byte, on
+/// `/error` before it.
+#[test]
+fn a_value_returned_beside_a_stream_is_an_invalid_response() {
+    let after_a_byte = stream(json!({"chunks": ["partial"], "also_return": true}));
+    let run = stream_then_another(&after_a_byte);
+    assert_eq!(
+        run.steps(),
+        ["next", "response s-1", "next", "response after", "next"],
+        "\n{run}"
+    );
+    let answer = run.only(Route::Response("s-1"));
+    assert_eq!(answer.body, b"partial");
+    let (error_type, body) = error_trailers(answer);
+    assert_eq!(error_type, Some("Runtime.InvalidResponse"), "\n{run}");
+    assert!(
+        body.unwrap()["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("returned a value"),
+        "\n{run}"
+    );
+
+    let before_a_byte = stream(json!({"also_return": true}));
+    let run = stream_then_another(&before_a_byte);
+    assert_eq!(
+        run.steps(),
+        ["next", "error s-1", "next", "response after", "next"],
+        "\n{run}"
+    );
+    assert_error_report(run.only(Route::Error("s-1")), "Runtime.InvalidResponse");
+}
+
+/// One `write!` is one chunk, however many pieces its format has.
+#[test]
+fn one_write_macro_is_one_chunk() {
+    let run = stream_then_another(&stream(json!({"events": 3})));
+    let answer = run.only(Route::Response("s-1"));
+    let events: Vec<String> = (1..=3)
+        .map(|k| format!("id: {k}\ndata: {{\"tick\":{k},\"of\":3}}\n\n"))
+        .collect();
+    assert_eq!(answer.body, events.concat().as_bytes(), "\n{run}");
+    let lengths: Vec<usize> = answer.chunks.iter().map(|c| c.len).collect();
+    let expected: Vec<usize> = events.iter().map(String::len).collect();
+    assert_eq!(lengths, expected, "one chunk per write!\n{run}");
+}
+
+/// `examples/stream`, the server-sent events example, sends one chunk per
+/// event after its prelude and separator.
+#[test]
+fn the_sse_example_sends_one_chunk_per_event() {
+    let example = build_example("stream");
+    let event = json!({"queryStringParameters": {"count": "4"}}).to_string();
+    let server = fake(Script::new().invoke("sse", &event));
+    let run = run_bin(&example, &server, Some(&server.addr()), &[]);
+    let answer = run.only(Route::Response("sse"));
+    assert_streamed(answer, "application/vnd.awslambda.http-integration-response");
+    let lengths: Vec<usize> = answer.chunks.iter().map(|c| c.len).collect();
+    assert_eq!(lengths.len(), 2 + 4, "prelude, separator, four events\n{run}");
+    assert_eq!(lengths[1], 8, "\n{run}");
+    let body = String::from_utf8_lossy(&answer.body);
+    for k in 1..=4 {
+        assert!(body.contains(&format!("id: {k}\n")), "{body}");
+    }
+}
+
+/// One large write goes out as it is: one chunk, and no copy of it (the
+/// process's peak memory is the function's buffer and little more).
+#[test]
+fn a_64_mib_write_is_one_chunk_without_a_copy() {
+    let mib = 64;
+    let run = stream_then_another(&stream(json!({"one_write_mib": mib})));
+    let answer = run.only(Route::Response("s-1"));
+    assert_eq!(answer.body.len(), mib << 20, "\n{}", run.stderr);
+    assert_eq!(answer.chunks.len(), 1);
+    let peak_kib: usize = run
+        .stderr
+        .lines()
+        .find_map(|line| line.split("peak rss: ").nth(1))
+        .and_then(|rest| rest.trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS line:\n{}", run.stderr));
+    let budget_kib = (mib + 2) << 10;
+    assert!(
+        peak_kib <= budget_kib,
+        "peak RSS {peak_kib} KiB for a {mib} MiB write (budget {budget_kib} KiB)"
+    );
+    eprintln!("peak RSS with one {mib} MiB write: {peak_kib} KiB");
+}
+
 /// A stream on an invocation with an invocation id echoes it.
 #[test]
 fn the_invocation_id_is_echoed_on_a_stream() {

@@ -80,7 +80,10 @@ struct Failure {
 /// A streamed answer: the HTTP prelude if given (`{"status": 200,
 /// "headers": [["name", "value"]], "cookies": ["a=b"]}`), each chunk with a pause
 /// before all but the first, then `bytes` more bytes of `x` in 64 KiB
-/// writes, then a failure or a panic if asked.
+/// writes, then `events` server-sent events with one `write!` each, then
+/// `one_write_mib` MiB of `x` in one write (logging the process's peak RSS
+/// after it, `peak rss: N kB`), then a failure or a panic if asked, or a
+/// value returned beside the stream (`also_return`).
 #[derive(Deserialize)]
 struct StreamCommand {
     http: Option<HttpPrelude>,
@@ -90,8 +93,14 @@ struct StreamCommand {
     pause_ms: u64,
     #[serde(default)]
     bytes: usize,
+    #[serde(default)]
+    events: usize,
+    #[serde(default)]
+    one_write_mib: usize,
     fail: Option<Failure>,
     panic: Option<String>,
+    #[serde(default)]
+    also_return: bool,
 }
 
 #[derive(Deserialize)]
@@ -121,7 +130,8 @@ pub struct Answer {
 
 impl Function for Handler {
     type Event = Command;
-    type Output = Answer;
+    /// `None` when the answer was streamed.
+    type Output = Option<Answer>;
 
     fn init(_config: &Config) -> Result<Handler, Error> {
         if let Some(message) = std::env::var_os("PANIC_PROBE_INIT") {
@@ -133,7 +143,7 @@ impl Function for Handler {
         Ok(Handler)
     }
 
-    fn handle(&self, mut command: Command, context: &Context) -> Result<Answer, Error> {
+    fn handle(&self, mut command: Command, context: &Context) -> Result<Option<Answer>, Error> {
         if std::mem::take(&mut command.on_thread) {
             return on_thread(|| self.handle(command, context));
         }
@@ -158,16 +168,18 @@ impl Function for Handler {
             return converted(&kind);
         }
         if let Some(stream) = command.stream {
-            return stream_answer(stream, context).map(|()| Answer::default());
+            let also_return = stream.also_return;
+            stream_answer(stream, context)?;
+            return Ok(also_return.then(Answer::default));
         }
-        Ok(Answer {
+        Ok(Some(Answer {
             request_id: context.request_id.clone(),
             echo: command.echo,
             inside,
             repeat: command.repeat.map(|n| "x".repeat(n)),
             context: command.context.then(|| describe(context)),
             env: command.env.map(|name| std::env::var(name).ok()),
-        })
+        }))
     }
 }
 
@@ -222,7 +234,7 @@ fn barrier(n: usize) -> Result<usize, Error> {
 /// `Box<dyn Error + Send + Sync>`), `anyhow` (with context), `message` (a
 /// `String`).
 #[inline(never)]
-fn converted(kind: &str) -> Result<Answer, Error> {
+fn converted(kind: &str) -> Result<Option<Answer>, Error> {
     match kind {
         "io" => Err(std::io::Error::other("x".parse::<u8>().unwrap_err()))?,
         "parse_int" => Err("x".parse::<u8>().unwrap_err())?,
@@ -260,6 +272,21 @@ fn stream_answer(command: StreamCommand, context: &Context) -> Result<(), Error>
         let n = left.min(block.len());
         out.write_all(&block[..n])?;
         left -= n;
+    }
+    for k in 1..=command.events {
+        write!(
+            out,
+            "id: {k}\ndata: {{\"tick\":{k},\"of\":{}}}\n\n",
+            command.events
+        )?;
+    }
+    if command.one_write_mib > 0 {
+        let whole = vec![b'x'; command.one_write_mib << 20];
+        out.write_all(&whole)?;
+        drop(whole);
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let peak = status.lines().find_map(|line| line.strip_prefix("VmHWM:"));
+        lambda_bootstrap::info!("peak rss: {}", peak.unwrap_or("unknown").trim());
     }
     if let Some(message) = command.panic {
         panic!("{message}");
