@@ -2,7 +2,8 @@
 # `make help` lists the targets; `make` alone builds bootstrap.zip.
 #
 # Variables: ARCH=x86_64|arm64 (default x86_64), PROFILE=release|tiny (default
-# release), EXAMPLE=<a folder of examples/> (build that Cargo example instead
+# release), PANIC=abort|unwind (default abort; unwind: a panic is caught per
+# invocation and the process goes on, see src/panic.rs), EXAMPLE=<a folder of examples/> (build that Cargo example instead
 # of the built-in function; make run sends its events/), FEATURES (cargo
 # features), ZIP_OUT (default bootstrap.zip), PORT and GREETING (make run),
 # EVENT (make invoke), STACK (make invoke/logs/delete), LOG_FORMAT=Text|JSON
@@ -113,8 +114,24 @@ unexport RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 # ("ureq-3.5.2/src/..." under the registry index folder) and keeps the
 # machine's CARGO_HOME out of the binary.
 CARGO_HOME_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
-RELEASE_RUSTFLAGS := -Clink-arg=-Tscripts/no-unwind.ld -Clink-arg=--no-eh-frame-hdr \
-	--remap-path-prefix=$(CARGO_HOME_DIR)/registry/src/=
+REMAP := --remap-path-prefix=$(CARGO_HOME_DIR)/registry/src/=
+RELEASE_RUSTFLAGS := -Clink-arg=-Tscripts/no-unwind.ld -Clink-arg=--no-eh-frame-hdr $(REMAP)
+
+# PANIC=unwind: the release profile with `panic = "unwind"`, so the runtime
+# catches a function's panic, answers that invocation Runtime.Panic and goes
+# on serving. Unwinding needs the unwind tables the default build drops.
+PANIC ?= abort
+ifeq ($(filter abort unwind,$(PANIC)),)
+$(error PANIC must be abort or unwind, not '$(PANIC)')
+endif
+PANIC_CONFIG :=
+ifeq ($(PANIC),unwind)
+ifeq ($(PROFILE),tiny)
+$(error PANIC=unwind needs PROFILE=release: make tiny's panics abort at once)
+endif
+PANIC_CONFIG := --config 'profile.release.panic="unwind"'
+RELEASE_RUSTFLAGS := $(REMAP)
+endif
 
 # `make tiny` (nightly): std rebuilt with the profile (-Z build-std) and its
 # optimize_for_size feature; panics abort at once, without a message, a
@@ -210,7 +227,7 @@ build: nightly
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes"
 else
 build: rust-target ## Build target/<triple>/release/bootstrap (ARCH=arm64 for aarch64; EXAMPLE=x: .../release/examples/x).
-	cd $(ROOT) && $(CARGO) build --release --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(call rustflags,$(RELEASE_RUSTFLAGS))
+	cd $(ROOT) && $(CARGO) build --release --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(PANIC_CONFIG) $(call rustflags,$(RELEASE_RUSTFLAGS))
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes"
 endif
 
@@ -285,7 +302,7 @@ build-StreamFunction: ## (sam build) the bootstrap with examples/stream, into $A
 deploy: setup-deploy ## Check AWS credentials, then sam build + sam deploy (--guided the first time); ARCH=arm64 for Graviton.
 	@$(AWS_CHECK); cd $(ROOT); \
 	echo "sam build $(SAM_PARAMETERS)"; \
-	PROFILE=$(PROFILE) EXAMPLE=$(EXAMPLE) FEATURES='$(FEATURES)' sam build $(SAM_PARAMETERS); \
+	PROFILE=$(PROFILE) PANIC=$(PANIC) EXAMPLE=$(EXAMPLE) FEATURES='$(FEATURES)' sam build $(SAM_PARAMETERS); \
 	if grep -qs '^\[default\.deploy\.parameters\]' samconfig.toml; then \
 		echo "sam deploy --region $$region $(SAM_PARAMETERS)"; \
 		sam deploy --region "$$region" $(SAM_PARAMETERS); \

@@ -53,6 +53,11 @@ thread_local! {
     static UNWINDING: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+/// With `panic = "unwind"`: the description of the last panic on any
+/// thread, for [`guard`] to report a panic that unwound a scoped thread of
+/// the function's and was resumed on the serving thread.
+static LAST_UNWOUND: Mutex<Option<String>> = Mutex::new(None);
+
 /// Every serving thread's slot: where a panic on a thread of the
 /// function's own is reported.
 static SLOTS: Mutex<Vec<Arc<Slot>>> = Mutex::new(Vec::new());
@@ -65,6 +70,7 @@ pub fn install() {
             // One line, where std's hook would write several; `guard`
             // reports it, or the thread was the function's to look after.
             log::write(Level::Error, format_args!("panicked: {description}"));
+            *LAST_UNWOUND.lock().unwrap_or_else(PoisonError::into_inner) = Some(description.clone());
             UNWINDING.with(|slot| *slot.borrow_mut() = Some(description));
             return;
         }
@@ -138,9 +144,16 @@ pub fn guard<T>(context: &Context, function: impl FnOnce() -> Result<T, Error>) 
 fn run<T>(running: Running, work: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     if UNWINDS {
         return panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
-            let description = UNWINDING.with(|slot| slot.borrow_mut().take());
-            let description = description.unwrap_or_else(|| text(&*payload).to_owned());
-            Err(Error::new("Runtime.Panic", description))
+            let message = text(&*payload);
+            let last = || {
+                let last = LAST_UNWOUND.lock().unwrap_or_else(PoisonError::into_inner).take();
+                last.filter(|description| description.starts_with(message))
+            };
+            let description = UNWINDING.with(|slot| slot.borrow_mut().take()).or_else(last);
+            Err(Error::new(
+                "Runtime.Panic",
+                description.unwrap_or_else(|| message.to_owned()),
+            ))
         });
     }
     let Some(slot) = SLOT.with(|slot| slot.borrow().clone()) else {

@@ -847,6 +847,56 @@ fn release_build_reports_panics_without_unwind_tables() {
     assert!(message.contains("boom"), "{message:?}\n{run}");
 }
 
+/// `make build PANIC=unwind`: the release build catches a panic, answers
+/// it `Runtime.Panic` and goes on serving; its size is reported (README
+/// states the cost). With `make tiny`, whose panics abort at once, it is
+/// refused.
+#[test]
+#[ignore = "slow: make test runs it"]
+fn release_panic_unwind_catches_panics_and_goes_on() {
+    let built = {
+        let _guard = lock_builds();
+        make(&["build", "ARCH=x86_64", "PANIC=unwind", "EXAMPLE=test-function"]);
+        let copy = packaging_dir().join("out/release-x86_64-unwind/test-function");
+        fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        fs::copy(build_output(Arch::X86_64, "release", "test-function"), &copy).unwrap();
+        make(&["build", "ARCH=x86_64", "PANIC=unwind"]);
+        let greeter = fs::metadata(build_output(Arch::X86_64, "release", ""))
+            .unwrap()
+            .len();
+        note(&format!(
+            "size: release x86_64 PANIC=unwind, built-in function: {greeter} bytes"
+        ));
+        // The default build again, for the tests that take it as found.
+        make(&["build", "ARCH=x86_64"]);
+        copy
+    };
+    let server = Server::start(
+        Script::new()
+            .invoke("boom-id", r#"{"panic":"boom"}"#)
+            .invoke("after", r#"{"echo":"Ada"}"#),
+    )
+    .expect("start the fake API");
+    let run: Run = run_bin(&built, &server, Some(&server.addr()), &[]);
+    assert_eq!(
+        run.steps(),
+        ["next", "error boom-id", "next", "response after", "next"],
+        "\n{run}"
+    );
+    let message = assert_error_report(run.only(Route::Error("boom-id")), "Runtime.Panic");
+    assert!(message.contains("boom"), "{message:?}\n{run}");
+    let finished = run_failing(
+        "make build PANIC=unwind PROFILE=tiny",
+        make_command(&["-n", "build", "PANIC=unwind", "PROFILE=tiny"]),
+        TOOL_TIMEOUT,
+    );
+    assert!(
+        finished.output().contains("PANIC=unwind needs PROFILE=release"),
+        "{}",
+        finished.output()
+    );
+}
+
 #[test]
 #[ignore = "slow: make test runs it"]
 fn tiny_is_within_guard_and_serves() {

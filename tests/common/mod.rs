@@ -44,17 +44,34 @@ pub fn test_function_bin() -> &'static PathBuf {
 /// Builds the Cargo example `name` (the test function, or one of
 /// `examples/`) with the `test-function` profile (`panic = "abort"`, like
 /// release, but quick to compile) into `target/test-function` (the outer
-/// `cargo test` holds the lock on the main target directory), one build at
-/// a time, and returns the binary.
+/// `cargo test` holds the lock on the main target directory), and returns
+/// the binary.
 pub fn build_example(name: &str) -> PathBuf {
+    build(name, "test-function", &[])
+}
+
+/// The test function built with `panic = "unwind"`, as `make build
+/// PANIC=unwind` builds a function: panics are caught per invocation.
+pub fn unwind_test_function_bin() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let unwind = ["--config", "profile.test-function.panic=\"unwind\""];
+        build("test-function", "test-function-unwind", &unwind)
+    })
+}
+
+/// `cargo build --profile test-function --example name` with `extra`
+/// arguments, into `target/<dir>`, one build at a time.
+fn build(name: &str, dir: &str, extra: &[&str]) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target_dir = root.join("target").join("test-function");
+    let target_dir = root.join("target").join(dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
     let mut build = Command::new(cargo)
         .current_dir(&root)
         .args(["build", "--profile", "test-function", "--example", name])
+        .args(extra)
         .arg("--target-dir")
         .arg(&target_dir)
         .env_remove("CARGO_TARGET_DIR")
@@ -69,7 +86,7 @@ pub fn build_example(name: &str) -> PathBuf {
     let log = log.join().unwrap_or_default();
     assert!(
         status.is_some_and(|s| s.success()),
-        "building example {name} failed ({status:?}):\n{log}"
+        "building example {name} into {dir} failed ({status:?}):\n{log}"
     );
     // `.cargo/config.toml` makes musl the default target.
     let binary = target_dir
