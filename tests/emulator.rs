@@ -364,6 +364,29 @@ fn a_stream_through_cargo_lambda() {
     );
 }
 
+/// A function that opened a stream (a function URL's, with its prelude) but
+/// returned a value before writing a byte is answered
+/// `Runtime.InvalidResponse` on `/error`, which cargo lambda passes on.
+#[test]
+#[ignore = "slow, needs cargo-lambda: make test runs it"]
+fn a_value_beside_a_stream_through_cargo_lambda() {
+    let Some(cargo_lambda) = cargo_lambda("a_value_beside_a_stream_through_cargo_lambda") else {
+        return;
+    };
+    let emulator = Emulator::start(&cargo_lambda, test_function_bin(), &[]);
+    let event = json!({"stream": {"http": {"status": 200}, "also_return": true}});
+    let answer = emulator.invoke(event.to_string().as_bytes());
+    let logs = emulator.stop();
+    let answer = answer.unwrap_or_else(|e| panic!("{e}\n{logs}"));
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    assert_eq!(
+        (answer.status, &body["errorType"]),
+        (500, &json!("Runtime.InvalidResponse")),
+        "{}\n{logs}",
+        shown(&answer)
+    );
+}
+
 /// The functions of this project: the default one and each example, with
 /// the folder of its sample events.
 fn functions() -> Vec<(String, PathBuf, PathBuf)> {
