@@ -785,7 +785,10 @@ fn respond(reply: Reply, close: bool, reader: &mut BufReader<TcpStream>, writer:
         Reply::Invocation(invocation) => writer.write_all(&invocation_answer(&invocation, close)),
         Reply::SlowBody(invocation, pause) => {
             let answer = invocation_answer(&invocation, close);
-            let head = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |at| at + 4);
+            let head = answer
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(0, |at| at + 4);
             let first = (head + 1).min(answer.len());
             writer.write_all(&answer[..first]).and_then(|()| {
                 thread::sleep(pause);
