@@ -202,7 +202,7 @@ impl Client {
             source: ureq::Error::LargeResponseHeader(MAX_HEAD_BYTES + 1, MAX_HEAD_BYTES),
         };
         let request_id = self.oversized.take_request_id().ok_or_else(source)?;
-        if !headers::valid_request_id(&request_id) {
+        if !headers::valid_id(&request_id) {
             return Err(source());
         }
         Ok(Invocation {
@@ -266,6 +266,64 @@ impl Client {
             .map_err(transport(CALL))?;
         drain(&mut response);
         status::settle(CALL, response.status().as_u16())
+    }
+}
+
+/// The Extensions API (`2020-01-01`), beside the Runtime API at the same
+/// address: what the `shutdown` feature registers its extension with.
+#[cfg(feature = "shutdown")]
+impl Client {
+    /// `http://host:port[/prefix]/2020-01-01/extension/{call}`.
+    fn extension_url(&self, call: &str) -> String {
+        let root = self
+            .base
+            .strip_suffix("/2018-06-01/runtime")
+            .unwrap_or(&self.base);
+        format!("{root}/2020-01-01/extension/{call}")
+    }
+
+    /// Registers an internal extension named `name`, for no events
+    /// (`POST /2020-01-01/extension/register`), and returns its identifier.
+    pub fn register_extension(&self, name: &str) -> Result<String, Fatal> {
+        const CALL: &str = "POST /2020-01-01/extension/register";
+        let mut response = self
+            .agent
+            .post(&self.extension_url("register"))
+            .header("Lambda-Extension-Name", name)
+            .content_type("application/json")
+            .send(&br#"{"events":[]}"#[..])
+            .map_err(transport(CALL))?;
+        drain(&mut response);
+        let status = response.status().as_u16();
+        if !(200..=299).contains(&status) {
+            return Err(Fatal::Status { call: CALL, status });
+        }
+        // It goes back into a header: letters, digits and `-` only.
+        let id = response.headers().get("lambda-extension-identifier");
+        let id = id.and_then(|id| id.to_str().ok()).unwrap_or_default();
+        if !headers::valid_id(id) {
+            return Err(Fatal::BadExtensionId(id.to_owned()));
+        }
+        Ok(id.to_owned())
+    }
+
+    /// Asks for extension `id`'s next event
+    /// (`GET /2020-01-01/extension/event/next`) and waits for as long as it
+    /// takes: for an extension of no events, for good. Asking ends the
+    /// extension's init.
+    pub fn next_extension_event(&self, id: &str) -> Result<(), Fatal> {
+        const CALL: &str = "GET /2020-01-01/extension/event/next";
+        let mut response = self
+            .agent
+            .get(&self.extension_url("event/next"))
+            .header("Lambda-Extension-Identifier", id)
+            .call()
+            .map_err(transport(CALL))?;
+        drain(&mut response);
+        match response.status().as_u16() {
+            200..=299 => Ok(()),
+            status => Err(Fatal::Status { call: CALL, status }),
+        }
     }
 }
 

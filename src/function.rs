@@ -65,6 +65,33 @@ pub trait Function: Sized + Sync {
     /// memory: only the pages the function touches take any.
     const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
+    /// A hook run once when Lambda shuts the execution environment down
+    /// (feature `shutdown`): flush what the function buffers, close what it
+    /// opened. `None`, the default, registers nothing; with a hook the
+    /// runtime registers an internal extension, so that Lambda sends
+    /// SIGTERM at shutdown, and runs the hook on it. Lambda allows the
+    /// shutdown phase 500 ms, then kills the process.
+    ///
+    /// ```
+    /// # use lambda_bootstrap::{Config, Context, Error, Function};
+    /// struct Metrics;
+    ///
+    /// impl Metrics {
+    ///     fn flush(&self) {
+    ///         // Send what is buffered.
+    ///     }
+    /// }
+    ///
+    /// impl Function for Metrics {
+    ///     # type Event = (); type Output = ();
+    ///     # fn init(_: &Config) -> Result<Metrics, Error> { Ok(Metrics) }
+    ///     # fn handle(&self, _: (), _: &Context) -> Result<(), Error> { Ok(()) }
+    ///     const SHUTDOWN: Option<fn(&Self)> = Some(Metrics::flush);
+    /// }
+    /// ```
+    #[cfg(feature = "shutdown")]
+    const SHUTDOWN: Option<fn(&Self)> = None;
+
     /// Runs once, before the first invocation: read configuration, open
     /// clients. An error here is reported to Lambda and ends the process.
     fn init(config: &Config) -> Result<Self, Error>;

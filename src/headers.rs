@@ -8,10 +8,12 @@ use ureq::http::{HeaderMap, HeaderValue};
 use crate::Context;
 use crate::fatal::Fatal;
 
-/// Whether a request id may go into a URL path: AWS's ids are UUIDs, so
+/// Whether an id the API gave (a request id, an extension's identifier)
+/// may go back into a URL path or a header: AWS's ids are UUIDs, so
 /// letters, digits and `-` are all an honest id needs. Anything else (`/`,
-/// `..`, `%`, `?`, spaces) could steer the answer to another endpoint.
-pub fn valid_request_id(id: &str) -> bool {
+/// `..`, `%`, `?`, spaces, CR/LF) could steer the answer to another
+/// endpoint or forge a header.
+pub fn valid_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
@@ -43,7 +45,7 @@ pub fn context_from(headers: &HeaderMap) -> Result<Context, Fatal> {
     }
     context.request_id = match request_id.map(text) {
         None => return Err(Fatal::MissingRequestId),
-        Some(Some(id)) if valid_request_id(id) => id.to_owned(),
+        Some(Some(id)) if valid_id(id) => id.to_owned(),
         Some(_) => {
             let value = request_id.map_or(&[][..], |value| value.as_bytes());
             return Err(Fatal::BadRequestId(String::from_utf8_lossy(value).into_owned()));
@@ -80,9 +82,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn request_ids_are_letters_digits_and_dashes() {
-        assert!(valid_request_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
-        assert!(valid_request_id("abc"));
+    fn ids_are_letters_digits_and_dashes() {
+        assert!(valid_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
+        assert!(valid_id("abc"));
         let too_long = "a".repeat(129);
         for hostile in [
             "",
@@ -97,7 +99,7 @@ mod tests {
             ".",
             too_long.as_str(),
         ] {
-            assert!(!valid_request_id(hostile), "{hostile:?}");
+            assert!(!valid_id(hostile), "{hostile:?}");
         }
     }
 

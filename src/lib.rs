@@ -70,6 +70,8 @@ mod headers;
 mod lend;
 pub mod log;
 mod panic;
+#[cfg(feature = "shutdown")]
+mod shutdown;
 mod status;
 mod stream;
 mod trace;
@@ -115,8 +117,15 @@ pub fn run<F: Function + 'static>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // It serves until the process ends (and a shutdown hook may run on
+    // another thread meanwhile).
+    let function: &'static F = Box::leak(Box::new(function));
+    #[cfg(feature = "shutdown")]
+    if let Some(hook) = F::SHUTDOWN {
+        shutdown::arm(&client, function, hook);
+    }
     let Err(fatal) = match config.max_concurrency {
-        None => serve(&client, &function),
+        None => serve(&client, function),
         Some(workers) => workers::run(workers, &client, function, serve),
     };
     exit(fatal)

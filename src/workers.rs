@@ -103,17 +103,15 @@ pub fn stop() {
 
 /// Runs `serve` on `n` workers, each with its own connection, and returns
 /// the first reason one of them had to stop, once the others have drained.
-pub fn run<F: Function + 'static>(
+pub fn run<F: Function>(
     n: usize,
     client: &Client,
-    function: F,
+    function: &'static F,
     serve: fn(&Client, &F) -> Result<Infallible, Fatal>,
 ) -> Result<Infallible, Fatal> {
     /// The first worker's reason to stop; the main thread waits for it.
     static FAILURE: Mutex<Option<Fatal>> = Mutex::new(None);
     CONCURRENT.store(true, Ordering::Relaxed);
-    // Workers live until the process exits, and so does the function.
-    let function: &'static F = Box::leak(Box::new(function));
     let main = thread::current();
     for _ in 0..n {
         let (client, main) = (client.worker(), main.clone());

@@ -28,7 +28,9 @@ use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::{Expect, bootstrap_bin, build_example, command, drain, runtime_table, test_function_bin};
+use common::{
+    Expect, bootstrap_bin, build_example, command, drain, runtime_table, shutdown_bins, test_function_bin,
+};
 use fake_api::client;
 use serde_json::{Value, json};
 
@@ -144,6 +146,16 @@ impl Process {
 
     fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGTERM, as Lambda does at shutdown, and waits (bounded) for
+    /// the process to end; its exit status, if it did.
+    fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        fake_api::wait_child(&mut self.child, INVOKE)
     }
 
     /// Kills the process (if still running) and returns all it printed.
@@ -385,6 +397,26 @@ fn a_value_beside_a_stream_through_cargo_lambda() {
         "{}\n{logs}",
         shown(&answer)
     );
+}
+
+/// A shutdown hook through cargo lambda, which serves the Extensions API:
+/// the extension registers, the function serves, and SIGTERM runs the hook.
+#[test]
+#[ignore = "slow, needs cargo-lambda: make test runs it"]
+fn a_shutdown_hook_through_cargo_lambda() {
+    let Some(cargo_lambda) = cargo_lambda("a_shutdown_hook_through_cargo_lambda") else {
+        return;
+    };
+    let (function, _) = shutdown_bins();
+    let mut emulator = Emulator::start(&cargo_lambda, function, &[]);
+    let answer = emulator.invoke(br#"{"echo":"before"}"#);
+    let status = emulator.runtime.terminate();
+    let logs = emulator.stop();
+    let answer = answer.unwrap_or_else(|e| panic!("{e}\n{logs}"));
+    assert_eq!(answer.status, 200, "{}\n{logs}", shown(&answer));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
+    assert!(!logs.contains("not armed"), "{logs}");
+    assert_eq!(logs.matches("the shutdown hook ran").count(), 1, "{logs}");
 }
 
 /// The functions of this project: the default one and each example, with

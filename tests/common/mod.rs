@@ -47,7 +47,9 @@ pub fn test_function_bin() -> &'static PathBuf {
 /// `cargo test` holds the lock on the main target directory), and returns
 /// the binary.
 pub fn build_example(name: &str) -> PathBuf {
-    build(name, "test-function", &[])
+    build(&["--example", name], "test-function")
+        .join("examples")
+        .join(name)
 }
 
 /// The test function built with `panic = "unwind"`, as `make build
@@ -55,14 +57,37 @@ pub fn build_example(name: &str) -> PathBuf {
 pub fn unwind_test_function_bin() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let unwind = ["--config", "profile.test-function.panic=\"unwind\""];
-        build("test-function", "test-function-unwind", &unwind)
+        let args = [
+            "--example",
+            "test-function",
+            "--config",
+            "profile.test-function.panic=\"unwind\"",
+        ];
+        build(&args, "test-function-unwind").join("examples/test-function")
     })
 }
 
-/// `cargo build --profile test-function --example name` with `extra`
-/// arguments, into `target/<dir>`, one build at a time.
-fn build(name: &str, dir: &str, extra: &[&str]) -> PathBuf {
+/// The test function, and the built-in function (which has no shutdown
+/// hook), built with the `shutdown` feature.
+pub fn shutdown_bins() -> &'static (PathBuf, PathBuf) {
+    static BINARIES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BINARIES.get_or_init(|| {
+        let args = [
+            "--example",
+            "test-function",
+            "--bin",
+            "bootstrap",
+            "--features",
+            "shutdown",
+        ];
+        let built = build(&args, "test-function-shutdown");
+        (built.join("examples/test-function"), built.join("bootstrap"))
+    })
+}
+
+/// `cargo build --profile test-function` with `args` into `target/<dir>`,
+/// one build at a time; the folder the binaries are in.
+fn build(args: &[&str], dir: &str) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -70,8 +95,8 @@ fn build(name: &str, dir: &str, extra: &[&str]) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
     let mut build = Command::new(cargo)
         .current_dir(&root)
-        .args(["build", "--profile", "test-function", "--example", name])
-        .args(extra)
+        .args(["build", "--profile", "test-function"])
+        .args(args)
         .arg("--target-dir")
         .arg(&target_dir)
         .env_remove("CARGO_TARGET_DIR")
@@ -86,14 +111,11 @@ fn build(name: &str, dir: &str, extra: &[&str]) -> PathBuf {
     let log = log.join().unwrap_or_default();
     assert!(
         status.is_some_and(|s| s.success()),
-        "building example {name} into {dir} failed ({status:?}):\n{log}"
+        "cargo build {} into target/{dir} failed ({status:?}):\n{log}",
+        args.join(" ")
     );
     // `.cargo/config.toml` makes musl the default target.
-    let binary = target_dir
-        .join("x86_64-unknown-linux-musl/test-function/examples")
-        .join(name);
-    assert!(binary.is_file(), "no binary at {}", binary.display());
-    binary
+    target_dir.join("x86_64-unknown-linux-musl/test-function")
 }
 
 /// A command for `bin` with nothing of the test's own Lambda environment:
@@ -191,6 +213,24 @@ pub fn start_bin(bin: &PathBuf, api: Option<&str>, env: &[(&str, &str)]) -> Star
 }
 
 impl Started {
+    /// Waits (at most [`TIMEOUT`]) for the runtime to exit, before
+    /// [`Server::finish`] answers the polls it left waiting.
+    pub fn wait_for_exit(&mut self) {
+        let _ = fake_api::wait_child(&mut self.child, TIMEOUT);
+    }
+
+    /// Sends the runtime signal `name` (`TERM`, ...), as Lambda does.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "kill -{name} failed: {sent:?}"
+        );
+    }
+
     /// Waits for the runtime to exit (killing it after [`TIMEOUT`]: then
     /// the test fails) and collects what `server` saw.
     pub fn wait(mut self, server: &Server) -> Run {
@@ -266,13 +306,16 @@ impl fmt::Display for Run {
 }
 
 /// One request as a short line: `next`, `response ID`, `error ID`,
-/// `init-error`, or `METHOD TARGET` for anything else.
+/// `init-error`, `extension-register`, `extension-next`, or `METHOD TARGET`
+/// for anything else.
 pub fn step(request: &Request) -> String {
     match request.route() {
         Route::Next => "next".to_owned(),
         Route::Response(id) => format!("response {id}"),
         Route::Error(id) => format!("error {id}"),
         Route::InitError => "init-error".to_owned(),
+        Route::ExtensionRegister => "extension-register".to_owned(),
+        Route::ExtensionNext => "extension-next".to_owned(),
         Route::Other => format!("{} {}", request.method, request.target),
     }
 }

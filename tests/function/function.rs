@@ -23,6 +23,9 @@
 //! | `"stack_kib": n` | uses `n` KiB of stack first |
 //! | `"on_thread": true` | does all of the above on a scoped thread of its own |
 //!
+//! Built with the `shutdown` feature, it has a shutdown hook that logs
+//! `the shutdown hook ran`.
+//!
 //! An event that is not a JSON object of these fields (unknown fields are
 //! ignored) is the runtime's `Runtime.InvalidEvent`. Init fails when
 //! `TEST_FUNCTION_INIT_FAIL` is set, and panics when `PANIC_PROBE_INIT` is.
@@ -128,7 +131,18 @@ pub struct Answer {
     env: Option<Option<String>>,
 }
 
+impl Handler {
+    /// The shutdown hook (with the `shutdown` feature): a line to count.
+    #[cfg(feature = "shutdown")]
+    fn shutdown(&self) {
+        lambda_bootstrap::info!("the shutdown hook ran");
+    }
+}
+
 impl Function for Handler {
+    #[cfg(feature = "shutdown")]
+    const SHUTDOWN: Option<fn(&Self)> = Some(Handler::shutdown);
+
     type Event = Command;
     /// `None` when the answer was streamed.
     type Output = Option<Answer>;

@@ -74,6 +74,16 @@ pub fn error_path(id: &str) -> String {
 /// The `/next` header that carries the invocation's request id.
 pub const REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
 
+/// `POST`: an extension registers (Extensions API, version `2020-01-01`).
+pub const EXTENSION_REGISTER_PATH: &str = "/2020-01-01/extension/register";
+
+/// `GET`: an extension asks for its next event.
+pub const EXTENSION_NEXT_PATH: &str = "/2020-01-01/extension/event/next";
+
+/// The identifier every registered extension gets, in the
+/// `Lambda-Extension-Identifier` header.
+pub const EXTENSION_ID: &str = "5e6a1d42-0a1c-4c3e-9f7b-2f0e7c1d9a10";
+
 /// One event, as a `200` answer to `/next`: Runtime API headers and a body.
 ///
 /// Cloning is cheap: clones share the body, so a benchmark can script
@@ -177,6 +187,10 @@ pub enum Reply {
     /// For a post: the inner reply to the first post to that path only;
     /// later ones get `202`, as a runtime that sends an answer again must.
     Once(Box<Reply>),
+    /// No answer at all: the request is held until its client goes away,
+    /// as the Extensions API holds the next-event poll of an extension
+    /// registered for no events.
+    Hold,
     /// The invocation's head and the first byte of its body at once, the
     /// rest of the body after this pause: a large event still on its way.
     SlowBody(Invocation, Duration),
@@ -278,6 +292,10 @@ pub enum Route<'a> {
     Error(&'a str),
     /// `POST /2018-06-01/runtime/init/error`
     InitError,
+    /// `POST /2020-01-01/extension/register`
+    ExtensionRegister,
+    /// `GET /2020-01-01/extension/event/next`
+    ExtensionNext,
     /// Anything else, including requests outside the prefix.
     Other,
 }
@@ -343,6 +361,8 @@ impl Request {
         match (self.method.as_str(), self.path.as_str()) {
             ("GET", NEXT_PATH) => return Route::Next,
             ("POST", INIT_ERROR_PATH) => return Route::InitError,
+            ("POST", EXTENSION_REGISTER_PATH) => return Route::ExtensionRegister,
+            ("GET", EXTENSION_NEXT_PATH) => return Route::ExtensionNext,
             ("POST", path) => {
                 let call = path
                     .strip_prefix("/2018-06-01/runtime/invocation/")
@@ -451,6 +471,8 @@ impl Shared {
                     None => Reply::Status(202),
                 }
             }
+            Route::ExtensionRegister => Reply::Raw(extension_registered()),
+            Route::ExtensionNext => Reply::Hold,
             // Includes every target outside the prefix.
             Route::Other => Reply::Status(404),
         };
@@ -806,6 +828,10 @@ fn respond(reply: Reply, close: bool, reader: &mut BufReader<TcpStream>, writer:
             return After::Close;
         }
         Reply::CloseAfterHead => return After::Reset,
+        Reply::Hold => {
+            hold(reader);
+            return After::Close;
+        }
         Reply::Once(inner) => return respond(*inner, close, reader, writer),
         Reply::Close(inner) => {
             return match respond(*inner, close, reader, writer) {
@@ -819,6 +845,21 @@ fn respond(reply: Reply, close: bool, reader: &mut BufReader<TcpStream>, writer:
     } else {
         After::Close
     }
+}
+
+/// Waits, answering nothing, until the client closes the connection (or
+/// sends anything more, which ends the wait too).
+fn hold(reader: &mut BufReader<TcpStream>) {
+    let _ = reader.get_ref().set_read_timeout(None);
+    let _ = io::BufRead::fill_buf(reader);
+}
+
+/// The Extensions API's answer to a registration: the extension's
+/// identifier, and the function it runs beside.
+fn extension_registered() -> Vec<u8> {
+    let body = r#"{"functionName":"fake-api","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+    let headers = [("Lambda-Extension-Identifier".to_owned(), EXTENSION_ID.to_owned())];
+    answer_bytes(200, &headers, body.as_bytes(), true)
 }
 
 /// Reads one request: its head, then its body unless the script answers
@@ -1038,6 +1079,32 @@ mod tests {
 
     fn chunk(data: &[u8]) -> Vec<u8> {
         [format!("{:x}\r\n", data.len()).as_bytes(), data, b"\r\n"].concat()
+    }
+
+    #[test]
+    fn an_extension_registers_then_its_next_event_is_held() {
+        let server = Server::start(Script::new()).unwrap();
+        let mut conn = Conn::open(&server);
+        conn.send(&post(EXTENSION_REGISTER_PATH, r#"{"events":[]}"#));
+        let (status, headers, _) = conn.answer();
+        assert_eq!(status, 200);
+        assert_eq!(
+            http::field(&headers, "Lambda-Extension-Identifier"),
+            Some(EXTENSION_ID)
+        );
+        let mut poll = Conn::open(&server);
+        poll.send(b"GET /2020-01-01/extension/event/next HTTP/1.1\r\nHost: x\r\n\r\n");
+        poll.writer
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut byte = [0];
+        let held = poll.reader.get_mut().read(&mut byte);
+        assert!(held.is_err(), "the poll was answered: {held:?}");
+        let requests = server.requests();
+        let routes: Vec<Route> = requests.iter().map(Request::route).collect();
+        assert_eq!(routes, [Route::ExtensionRegister, Route::ExtensionNext]);
+        drop(poll);
+        assert!(server.wait_idle(WAIT), "a held poll ends with its client");
     }
 
     #[test]
