@@ -14,8 +14,10 @@
 //! default INFO) drops lower lines before they are formatted.
 //!
 //! With the `log-facade` feature the runtime is also the `log` crate's
-//! logger, so records of the libraries a function uses come out the same
-//! way. It is off by default for its size (docs/design.md, "Logging").
+//! logger, and with `tracing` a `tracing` subscriber (`facade.rs`,
+//! `tracing.rs`), so that the records of the function's libraries come out
+//! the same way, filtered by the same level. Both are off by default for
+//! their size (docs/design.md, "Logging").
 
 use std::cell::RefCell;
 use std::fmt::{self, Display, Write as _};
@@ -24,6 +26,11 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+
+#[cfg(feature = "log-facade")]
+mod facade;
+#[cfg(feature = "tracing")]
+mod tracing;
 
 /// Lambda's log levels, lowest first. `log` has no FATAL: only the runtime
 /// writes it, for the reason it is about to exit.
@@ -69,30 +76,6 @@ impl Level {
         .into_iter()
         .find(|level| level.name().eq_ignore_ascii_case(name.trim()))
     }
-
-    #[cfg(feature = "log-facade")]
-    fn from_log(level: log::Level) -> Level {
-        match level {
-            log::Level::Trace => Level::Trace,
-            log::Level::Debug => Level::Debug,
-            log::Level::Info => Level::Info,
-            log::Level::Warn => Level::Warn,
-            log::Level::Error => Level::Error,
-        }
-    }
-
-    /// The `log` filter that lets through this level and above.
-    #[cfg(feature = "log-facade")]
-    fn filter(self) -> log::LevelFilter {
-        match self {
-            Level::Trace => log::LevelFilter::Trace,
-            Level::Debug => log::LevelFilter::Debug,
-            Level::Info => log::LevelFilter::Info,
-            Level::Warn => log::LevelFilter::Warn,
-            Level::Error => log::LevelFilter::Error,
-            Level::Fatal => log::LevelFilter::Off,
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -124,11 +107,11 @@ thread_local! {
     static REQUEST_ID: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// Reads the function's logging configuration (and, with `log-facade`,
-/// becomes `log`'s logger). `concurrent`: Lambda Managed Instances, where
-/// each worker's lines carry its own invocation's request id, and logs
-/// are always JSON (lines of concurrent invocations interleave, so each
-/// must say which it belongs to).
+/// Reads the function's logging configuration (and, with `log-facade` or
+/// `tracing`, takes the records of those crates). `concurrent`: Lambda
+/// Managed Instances, where each worker's lines carry its own invocation's
+/// request id, and logs are always JSON (lines of concurrent invocations
+/// interleave, so each must say which it belongs to).
 pub(crate) fn install(concurrent: bool) {
     let variable = |name| std::env::var(name).unwrap_or_default();
     let _logger = LOGGER.get_or_init(|| Logger {
@@ -137,9 +120,9 @@ pub(crate) fn install(concurrent: bool) {
         concurrent,
     });
     #[cfg(feature = "log-facade")]
-    if log::set_logger(_logger).is_ok() {
-        log::set_max_level(_logger.lowest.filter());
-    }
+    facade::install(_logger);
+    #[cfg(feature = "tracing")]
+    tracing::install(_logger.lowest);
 }
 
 /// Writes one line at `level`, if the configured level lets it through:
@@ -211,25 +194,6 @@ fn request_id() -> String {
 /// The runtime's last words before it exits.
 pub(crate) fn fatal(message: impl Display) {
     logger().write(Level::Fatal, format_args!("{message}"));
-}
-
-#[cfg(feature = "log-facade")]
-impl log::Log for Logger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        Level::from_log(metadata.level()) >= self.lowest
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        // ureq's debug and trace records describe each Runtime API call
-        // (hex dumps of events included): noise, and a cost, in the
-        // function's logs. Its warnings and errors still come through.
-        let chatter = record.target().starts_with("ureq") && record.level() > log::Level::Warn;
-        if self.enabled(record.metadata()) && !chatter {
-            self.write(Level::from_log(record.level()), *record.args());
-        }
-    }
-
-    fn flush(&self) {}
 }
 
 impl Logger {
@@ -367,20 +331,5 @@ mod tests {
         assert_eq!(Level::parse("FATAL"), Some(Level::Fatal));
         assert_eq!(Level::parse("verbose"), None);
         assert!(Level::Debug < Level::Info && Level::Error < Level::Fatal);
-    }
-
-    #[cfg(feature = "log-facade")]
-    #[test]
-    fn the_facade_honours_the_level() {
-        assert_eq!(Level::Fatal.filter(), log::LevelFilter::Off);
-        assert_eq!(Level::Warn.filter(), log::LevelFilter::Warn);
-        let warn = Logger {
-            json: false,
-            lowest: Level::Warn,
-            concurrent: false,
-        };
-        let enabled = |level| log::Log::enabled(&warn, &log::Metadata::builder().level(level).build());
-        assert!(!enabled(log::Level::Info));
-        assert!(enabled(log::Level::Warn) && enabled(log::Level::Error));
     }
 }

@@ -85,6 +85,16 @@ pub fn shutdown_bins() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// The test function built with the `tracing` and `log-facade` features:
+/// the records of the `tracing` and `log` crates are log lines.
+pub fn log_crates_bin() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let args = ["--example", "test-function", "--features", "tracing,log-facade"];
+        build(&args, "test-function-log-crates").join("examples/test-function")
+    })
+}
+
 /// `cargo build --profile test-function` with `args` into `target/<dir>`,
 /// one build at a time; the folder the binaries are in.
 fn build(args: &[&str], dir: &str) -> PathBuf {

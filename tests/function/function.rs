@@ -14,7 +14,9 @@
 //! | `"repeat": n` | `"repeat"`: a string of `n` `x`s |
 //! | `"context": true` | `"context"`: every field of the `Context` and `Config` |
 //! | `"env": "NAME"` | `"env"`: that variable's value, or null |
-//! | `"log": [["INFO", "text"], ...]` | writes those lines with `log` |
+//! | `"log": [["INFO", "text"], ...]` | writes those lines with `lambda_bootstrap::log` |
+//! | `"log_crate": [["INFO", "text"], ...]` | logs them through the `log` crate |
+//! | `"tracing": [["INFO", "text"], ...]` | emits them as `tracing` events, with a field `order = 7` |
 //! | `"fail": {"type": "...", "message": "..."}` | fails with that error instead |
 //! | `"fail_with": "kind"` | fails with `?` on an error of that kind: see [`converted`] |
 //! | `"panic": "text"` | panics with that text |
@@ -55,6 +57,10 @@ pub struct Command {
     env: Option<String>,
     #[serde(default)]
     log: Vec<(String, String)>,
+    #[serde(default)]
+    log_crate: Vec<(String, String)>,
+    #[serde(default)]
+    tracing: Vec<(String, String)>,
     fail: Option<Failure>,
     fail_with: Option<String>,
     panic: Option<String>,
@@ -171,6 +177,7 @@ impl Function for Handler {
             let level = Level::parse(level).ok_or_else(|| Error::new("Function.BadLevel", level))?;
             lambda_bootstrap::log::write(level, format_args!("{message}"));
         }
+        libraries_log(&command.log_crate, &command.tracing)?;
         let inside = command.barrier.map(barrier).transpose()?;
         if let Some(message) = command.panic {
             panic!("{message}");
@@ -195,6 +202,30 @@ impl Function for Handler {
             env: command.env.map(|name| std::env::var(name).ok()),
         }))
     }
+}
+
+/// Logs through the `log` and `tracing` crates, as libraries do: their
+/// records reach the runtime's lines only with the `log-facade` and
+/// `tracing` features.
+#[inline(never)]
+fn libraries_log(log_crate: &[(String, String)], events: &[(String, String)]) -> Result<(), Error> {
+    for (level, message) in log_crate {
+        let level: log::Level = level
+            .parse()
+            .map_err(|_| Error::new("Function.BadLevel", level))?;
+        log::log!(level, "{message}");
+    }
+    for (level, message) in events {
+        match level.as_str() {
+            "TRACE" => tracing::trace!(order = 7, "{message}"),
+            "DEBUG" => tracing::debug!(order = 7, "{message}"),
+            "INFO" => tracing::info!(order = 7, "{message}"),
+            "WARN" => tracing::warn!(order = 7, "{message}"),
+            "ERROR" => tracing::error!(order = 7, "{message}"),
+            other => return Err(Error::new("Function.BadLevel", other)),
+        }
+    }
+    Ok(())
 }
 
 /// Runs `work` on a scoped thread, as functions that fan out do. Its panic
