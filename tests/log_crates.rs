@@ -1,9 +1,8 @@
 //! The `tracing` and `log-facade` features: events of the `tracing` crate
 //! and records of the `log` crate, from the function and its libraries,
 //! come out as the runtime's own lines (JSON with the request id and
-//! level, or text), filtered by `AWS_LAMBDA_LOG_LEVEL`; without the
-//! features they go nowhere. The test function, built with and without
-//! them, against the fake Runtime API.
+//! level, or text), filtered by `AWS_LAMBDA_LOG_LEVEL`. The test function,
+//! built with the features, against the fake Runtime API.
 
 mod common;
 
@@ -80,15 +79,4 @@ fn the_log_level_filters_both_crates() {
     );
     assert!(run.stderr.contains("\treq-1\tWARN\tlog warn"), "\n{run}");
     assert!(!run.stderr.contains("info"), "INFO is below WARN\n{run}");
-}
-
-#[test]
-fn without_the_features_they_go_nowhere() {
-    let server = fake(Script::new().invoke("req-1", event()));
-    let run = run(&server, &[]);
-    assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{run}");
-    assert!(
-        !run.stderr.contains("tracing") && !run.stderr.contains("log "),
-        "\n{run}"
-    );
 }

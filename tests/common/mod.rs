@@ -534,11 +534,6 @@ pub fn runtime_table() -> Vec<Row> {
             error("Error", "Function.Error"),
         ),
         row(
-            "? on anyhow",
-            br#"{"fail_with":"anyhow"}"#,
-            error("Error", "Function.Error"),
-        ),
-        row(
             "? on a String",
             br#"{"fail_with":"message"}"#,
             error("Error", "Function.Error"),

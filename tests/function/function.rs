@@ -15,8 +15,8 @@
 //! | `"context": true` | `"context"`: every field of the `Context` and `Config` |
 //! | `"env": "NAME"` | `"env"`: that variable's value, or null |
 //! | `"log": [["INFO", "text"], ...]` | writes those lines with `lambda_bootstrap::log` |
-//! | `"log_crate": [["INFO", "text"], ...]` | logs them through the `log` crate |
-//! | `"tracing": [["INFO", "text"], ...]` | emits them as `tracing` events, with a field `order = 7` |
+//! | `"log_crate": [["INFO", "text"], ...]` | logs them through the `log` crate (feature `log-facade`) |
+//! | `"tracing": [["INFO", "text"], ...]` | emits them as `tracing` events, with a field `order = 7` (feature `tracing`) |
 //! | `"fail": {"type": "...", "message": "..."}` | fails with that error instead |
 //! | `"fail_with": "kind"` | fails with `?` on an error of that kind: see [`converted`] |
 //! | `"panic": "text"` | panics with that text |
@@ -58,8 +58,10 @@ pub struct Command {
     #[serde(default)]
     log: Vec<(String, String)>,
     #[serde(default)]
+    #[cfg_attr(not(feature = "log-facade"), allow(dead_code))]
     log_crate: Vec<(String, String)>,
     #[serde(default)]
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     tracing: Vec<(String, String)>,
     fail: Option<Failure>,
     fail_with: Option<String>,
@@ -177,7 +179,10 @@ impl Function for Handler {
             let level = Level::parse(level).ok_or_else(|| Error::new("Function.BadLevel", level))?;
             lambda_bootstrap::log::write(level, format_args!("{message}"));
         }
-        libraries_log(&command.log_crate, &command.tracing)?;
+        #[cfg(feature = "log-facade")]
+        log_crate_records(&command.log_crate)?;
+        #[cfg(feature = "tracing")]
+        tracing_events(&command.tracing)?;
         let inside = command.barrier.map(barrier).transpose()?;
         if let Some(message) = command.panic {
             panic!("{message}");
@@ -204,17 +209,26 @@ impl Function for Handler {
     }
 }
 
-/// Logs through the `log` and `tracing` crates, as libraries do: their
-/// records reach the runtime's lines only with the `log-facade` and
-/// `tracing` features.
+/// Logs through the `log` crate, as libraries do; with `log-facade` its
+/// records are the runtime's lines. (Not built in without the feature: the
+/// size guards build this function.)
+#[cfg(feature = "log-facade")]
 #[inline(never)]
-fn libraries_log(log_crate: &[(String, String)], events: &[(String, String)]) -> Result<(), Error> {
-    for (level, message) in log_crate {
+fn log_crate_records(records: &[(String, String)]) -> Result<(), Error> {
+    for (level, message) in records {
         let level: log::Level = level
             .parse()
             .map_err(|_| Error::new("Function.BadLevel", level))?;
         log::log!(level, "{message}");
     }
+    Ok(())
+}
+
+/// Emits `tracing` events, as libraries do; with `tracing` they are the
+/// runtime's lines. (Not built in without the feature.)
+#[cfg(feature = "tracing")]
+#[inline(never)]
+fn tracing_events(events: &[(String, String)]) -> Result<(), Error> {
     for (level, message) in events {
         match level.as_str() {
             "TRACE" => tracing::trace!(order = 7, "{message}"),
@@ -276,8 +290,9 @@ fn barrier(n: usize) -> Result<usize, Error> {
 
 /// Fails with `?` on an error of `kind`, as functions do: `io` (an
 /// `io::Error` with a cause), `parse_int`, `utf8`, `boxed` (a
-/// `Box<dyn Error + Send + Sync>`), `anyhow` (with context), `message` (a
-/// `String`).
+/// `Box<dyn Error + Send + Sync>`), `message` (a `String`). (anyhow's
+/// errors convert as boxed ones do: src/error.rs tests them, and anyhow's
+/// backtraces would weigh on the size guards, which build this function.)
 #[inline(never)]
 fn converted(kind: &str) -> Result<Option<Answer>, Error> {
     match kind {
@@ -285,7 +300,6 @@ fn converted(kind: &str) -> Result<Option<Answer>, Error> {
         "parse_int" => Err("x".parse::<u8>().unwrap_err())?,
         "utf8" => Err(std::str::from_utf8(std::hint::black_box(&[0xff])).unwrap_err())?,
         "boxed" => Err(Box::<dyn std::error::Error + Send + Sync>::from("boxed"))?,
-        "anyhow" => Err(anyhow::Error::msg("inner").context("outer"))?,
         "message" => Err(format!("message {}", 1))?,
         other => Err(Error::new("Function.UnknownKind", other)),
     }
