@@ -43,9 +43,14 @@ ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 # the folder template.yaml's Metadata.WorkingDirectory names after the
 # function's Architecture (sam passes make nothing else but ARTIFACTS_DIR):
 # the template decides the architecture there, and an ARCH that says
-# otherwise is an error rather than a binary for the wrong machine.
+# otherwise is an error rather than a binary for the wrong machine. The
+# optional examples build in scripts/sam-build/<arch>/<true|false>, after
+# their parameter (StreamExample, SqsExample): sam build builds every
+# function whatever its Condition, and "false" skips the build.
 SAM_BUILD_DIR := $(realpath $(ROOT))/scripts/sam-build
-SAM_ARCH := $(patsubst $(SAM_BUILD_DIR)/%,%,$(filter $(SAM_BUILD_DIR)/%,$(CURDIR)))
+SAM_FOLDER := $(subst /, ,$(patsubst $(SAM_BUILD_DIR)/%,%,$(filter $(SAM_BUILD_DIR)/%,$(CURDIR))))
+SAM_ARCH := $(word 1,$(SAM_FOLDER))
+SAM_WANTED := $(word 2,$(SAM_FOLDER))
 ifneq ($(SAM_ARCH),)
 ifneq ($(filter environment command line,$(origin ARCH)),)
 ifneq ($(ARCH),$(SAM_ARCH))
@@ -164,18 +169,20 @@ LOG_FORMAT ?= Text
 EVENT ?= $(firstword $(sort $(wildcard $(EVENTS)/*)))
 STACK ?= $(or $(shell sed -n 's/^stack_name *= *"\(.*\)"/\1/p' $(ROOT)/samconfig.toml 2>/dev/null | head -n 1),bootstrap)
 # make deploy CAPACITY_PROVIDER=<arn> [MAX_CONCURRENCY=n]: on Lambda Managed
-# Instances; STREAM_EXAMPLE=true: also the stream example behind a function URL.
+# Instances; STREAM_EXAMPLE=true: also the stream example behind a function
+# URL; SQS_EXAMPLE=true: also the SQS example with its queue.
 SAM_PARAMETERS = --parameter-overrides Architecture=$(ARCH) LogFormat=$(LOG_FORMAT) \
 	$(if $(CAPACITY_PROVIDER),CapacityProviderArn=$(CAPACITY_PROVIDER)) \
 	$(if $(MAX_CONCURRENCY),MaxConcurrency=$(MAX_CONCURRENCY)) \
-	$(if $(STREAM_EXAMPLE),StreamExample=$(STREAM_EXAMPLE))
+	$(if $(STREAM_EXAMPLE),StreamExample=$(STREAM_EXAMPLE)) \
+	$(if $(SQS_EXAMPLE),SqsExample=$(SQS_EXAMPLE))
 # Before anything slow or interactive (sam's guided questions, a build): AWS
 # credentials that work and a region, or a message saying what is missing.
 # Sets the shell variable `region` for the rest of the recipe.
 AWS_CHECK = region=$$($(VENV)/bin/python $(ROOT)/scripts/aws-check.py $(ROOT)/samconfig.toml)
 
 .PHONY: help setup setup-run setup-test setup-deploy rust-target nightly build tiny zip size \
-	run test fmt-check bench bloat deploy invoke logs delete clean distclean build-$(LOGICAL_ID) build-StreamFunction
+	run test fmt-check bench bloat deploy invoke logs delete clean distclean build-$(LOGICAL_ID) build-StreamFunction build-SqsFunction
 
 help: ## List the targets.
 	@echo 'make [target] [ARCH=x86_64|arm64] [PROFILE=release|tiny]'
@@ -303,9 +310,19 @@ build-$(LOGICAL_ID): build ## (sam build) copy the bootstrap into $ARTIFACTS_DIR
 	@[ -n "$${ARTIFACTS_DIR:-}" ] || { echo "ARTIFACTS_DIR is not set: sam build sets it" >&2; exit 1; }
 	install -m 0755 $(BIN) "$$ARTIFACTS_DIR/bootstrap"
 
-# The stream example's function (template.yaml, StreamExample=true).
-build-StreamFunction: ## (sam build) the bootstrap with examples/stream, into $ARTIFACTS_DIR.
-	@$(MAKE) -f $(ROOT)/Makefile build-$(LOGICAL_ID) EXAMPLE=stream
+# The optional examples' functions (template.yaml, StreamExample=true,
+# SqsExample=true): built only when wanted; otherwise ARTIFACTS_DIR gets a
+# note (CloudFormation does not create the function: its Condition is false).
+optional-example = @if [ "$(SAM_WANTED)" = false ]; then \
+		echo "$(2) is not true: examples/$(1) is not built"; \
+		echo "not built: $(2) is not true" > "$$ARTIFACTS_DIR/NOT-BUILT"; \
+	else $(MAKE) -f $(ROOT)/Makefile build-$(LOGICAL_ID) EXAMPLE=$(1); fi
+
+build-StreamFunction: ## (sam build) the bootstrap with examples/stream, into $ARTIFACTS_DIR (StreamExample=true).
+	$(call optional-example,stream,StreamExample)
+
+build-SqsFunction: ## (sam build) the bootstrap with examples/sqs, into $ARTIFACTS_DIR (SqsExample=true).
+	$(call optional-example,sqs,SqsExample)
 
 # ARCH goes to the template (Architecture), which makes sam build the same
 # architecture. The first deploy is guided (stack name, region, S3 bucket;

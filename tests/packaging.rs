@@ -1084,6 +1084,44 @@ fn sam_build_ships_the_make_build() {
         assert_eq!(u16_at(&shipped, 18), arch.machine(), "ELF machine");
         let template = fs::read_to_string(build_dir.join("template.yaml")).unwrap();
         assert!(template.contains("provided.al2023"), "{template}");
+        // The optional examples are not asked for: not built.
+        for function in ["StreamFunction", "SqsFunction"] {
+            let artifacts = build_dir.join(function);
+            assert!(
+                !artifacts.join("bootstrap").exists() && artifacts.join("NOT-BUILT").is_file(),
+                "{function} was built without its parameter\n{output}"
+            );
+        }
+    }
+}
+
+/// With `StreamExample=true SqsExample=true` sam build builds those
+/// examples too: each artifact is `make build EXAMPLE=<name>`'s binary.
+#[test]
+#[ignore = "slow: make test runs it"]
+fn sam_build_builds_the_optional_examples_when_asked() {
+    let Some(sam) = sam("sam_build_builds_the_optional_examples_when_asked") else {
+        return;
+    };
+    let expected = [
+        ("StreamFunction", shared_build(Arch::X86_64, "release", "stream")),
+        ("SqsFunction", shared_build(Arch::X86_64, "release", "sqs")),
+    ];
+    let build_dir = packaging_dir().join("sam-optional");
+    let _ = fs::remove_dir_all(&build_dir);
+    let mut build = sam_build(&sam, "x86_64", &build_dir);
+    build.args(["StreamExample=true", "SqsExample=true"]);
+    let output = {
+        let _guard = lock_builds();
+        run_ok("sam build (optional examples)", build, BUILD_TIMEOUT)
+    };
+    for (function, binary) in expected {
+        let shipped = fs::read(build_dir.join(function).join("bootstrap"))
+            .unwrap_or_else(|e| panic!("{function}: {e}\n{output}"));
+        assert!(
+            shipped == fs::read(&binary).unwrap(),
+            "{function} is not make build's binary\n{output}"
+        );
     }
 }
 
