@@ -4,7 +4,9 @@
 # Starts `cargo lambda watch --only-lambda-apis` (the Runtime API and the
 # invoke API, nothing else) on loopback, starts the bootstrap binary against
 # it, invokes every sample event in EVENTS the way a caller does, prints the
-# answers, and stops both processes on the way out, failed or not. When the
+# answers, checks each against EVENTS/expected/<event file> where there is
+# one (saying so where there is none), and stops both processes on the way
+# out, failed or not. Exits 1 if an answer is missing or not as expected. When the
 # function exits (a failed init, a crash), it says so at once and shows the
 # function's log, rather than waiting for answers that will never come.
 #
@@ -123,8 +125,17 @@ for event in "${events[@]}"; do
     # A function error is an answer too: cargo lambda gives it status 500
     # (real Lambda: 200 with X-Amz-Function-Error: Unhandled).
     kind=$(grep -i '^x-amz-function-error:' "$headers" | tr -d '\r' | cut -d' ' -f2- || true)
-    printf '  -> %s%s %s\n\n' "$code" "${kind:+ (function error: $kind)}" "$(cat "$answer")"
+    printf '  -> %s%s %s\n' "$code" "${kind:+ (function error: $kind)}" "$(cat "$answer")"
     [[ $code == 200 || $code == 500 ]] || failed=1
+    expected=$EVENTS/expected/$(basename "$event")
+    if [[ ! -f $expected ]]; then
+        printf '  not checked: no %s\n\n' "${expected#"$ROOT"/}"
+    elif python3 "$ROOT/scripts/same-answer.py" "$expected" "$code" "$answer"; then
+        printf '  as expected (%s)\n\n' "${expected#"$ROOT"/}"
+    else
+        printf '  NOT AS EXPECTED: %s says %s\n\n' "${expected#"$ROOT"/}" "$(cat "$expected")"
+        failed=1
+    fi
     kill -0 "$function_pid" 2>/dev/null || function_exited
 done
 

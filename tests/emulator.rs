@@ -442,31 +442,31 @@ fn functions() -> Vec<(String, PathBuf, PathBuf)> {
     functions
 }
 
-/// What a caller must see for an event with an expected answer: the same
-/// JSON (or the same text); an expected error (`errorType`) as cargo
-/// lambda's 500.
-fn check(expected: &[u8], answer: &client::Response) -> Option<String> {
-    let ok = match (
-        serde_json::from_slice::<Value>(expected),
-        serde_json::from_slice::<Value>(&answer.body),
-    ) {
-        (Ok(expected), Ok(body)) => {
-            let status = if expected.get("errorType").is_some() {
-                500
-            } else {
-                200
-            };
-            answer.status == status && body == expected
-        }
-        _ => answer.status == 200 && answer.body.trim_ascii_end() == expected.trim_ascii_end(),
-    };
-    (!ok).then(|| {
-        format!(
+/// Whether `answer` is what `expected` (an `expected/<event>` file) says
+/// a caller must see: judged by scripts/same-answer.py, as `make run`
+/// judges it (the same JSON, an error as cargo lambda's 500; or the same
+/// text). `Some(why)` when it is not.
+fn check(expected: &Path, answer: &client::Response) -> Option<String> {
+    static ANSWERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = ANSWERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let answer_file = root().join("target").join(format!("emulator-answer-{n}"));
+    std::fs::write(&answer_file, &answer.body).unwrap();
+    let judged = Command::new("python3")
+        .arg(root().join("scripts/same-answer.py"))
+        .arg(expected)
+        .arg(answer.status.to_string())
+        .arg(&answer_file)
+        .status();
+    let _ = std::fs::remove_file(&answer_file);
+    match judged {
+        Ok(status) if status.success() => None,
+        Ok(_) => Some(format!(
             "expected {}, got {}",
-            String::from_utf8_lossy(expected).trim_end(),
+            String::from_utf8_lossy(&std::fs::read(expected).unwrap_or_default()).trim_end(),
             shown(answer)
-        )
-    })
+        )),
+        Err(e) => Some(format!("cannot run scripts/same-answer.py: {e}")),
+    }
 }
 
 #[test]
@@ -507,8 +507,14 @@ fn every_function_answers_its_sample_events() {
                     if !answered {
                         failures.push(format!("{label}: {}", shown(&answer)));
                     }
-                    if let Ok(expected) = std::fs::read(events.join("expected").join(&name)) {
+                    let expected = events.join("expected").join(&name);
+                    if expected.is_file() {
                         failures.extend(check(&expected, &answer).map(|why| format!("{label}: {why}")));
+                    } else {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "NOT CHECKED {label}: no expected/{name} beside it"
+                        );
                     }
                 }
                 Err(e) => {

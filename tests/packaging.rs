@@ -1195,6 +1195,39 @@ fn make_run_answers_every_sample_event() {
     assert_one_answer_per_event(&output, &root().join("events"));
 }
 
+/// `make run` checks each answer against `expected/<event>` and says so;
+/// an event without one is said to be not checked, and an answer that is
+/// not the expected one fails the run.
+#[test]
+#[ignore = "slow: make test runs it"]
+fn make_run_checks_answers_and_says_what_it_did_not_check() {
+    let Some(cargo_lambda) = cargo_lambda("make_run_checks_answers_and_says_what_it_did_not_check") else {
+        return;
+    };
+    let binary = release(Arch::X86_64);
+    let events = packaging_dir().join("run-events");
+    let _ = fs::remove_dir_all(&events);
+    fs::create_dir_all(events.join("expected")).unwrap();
+    fs::write(events.join("1-unchecked.json"), r#"{"name":"Ada"}"#).unwrap();
+    fs::write(events.join("2-wrong.json"), r#"{"name":"Grace"}"#).unwrap();
+    fs::write(
+        events.join("expected/2-wrong.json"),
+        r#"{"message":"Hello, Ada!"}"#,
+    )
+    .unwrap();
+    let mut run = quiet_command(root().join("scripts/run-local.sh"));
+    run.env("BIN", &binary)
+        .env("CARGO_LAMBDA", cargo_lambda)
+        .env("EVENTS", &events)
+        .env("LOG_DIR", packaging_dir().join("run-checks"));
+    let finished = run_failing("scripts/run-local.sh (a wrong answer)", run, TOOL_TIMEOUT);
+    let output = finished.output();
+    assert!(output.contains("not checked: no "), "{output}");
+    assert!(output.contains("1-unchecked.json"), "{output}");
+    assert!(output.contains("NOT AS EXPECTED"), "{output}");
+    assert!(output.contains(r#"{"message":"Hello, Grace!"}"#), "{output}");
+}
+
 /// A runtime whose init fails (a bad `AWS_LAMBDA_MAX_CONCURRENCY`, whatever
 /// the function) exits at once:
 /// `make run` says so with the function's log, in seconds, instead of
