@@ -79,20 +79,35 @@ empty :=
 space := $(empty) $(empty)
 
 # The function built: the `bootstrap` binary (src/main.rs over
-# src/handler.rs) by default; EXAMPLE=<name> builds the Cargo example
-# examples/<name>/main.rs instead, and make run then sends
-# examples/<name>/events/ rather than events/. EXAMPLE=test-function is the
+# src/handler.rs) by default; EXAMPLE=<name> builds the example
+# examples/<name> instead, and make run then sends examples/<name>/events/
+# rather than events/. An example is a Cargo example of this package
+# (examples/<name>/main.rs) or a crate of its own (examples/<name>/Cargo.toml,
+# built in its folder: the AWS SDK example, whose C parts need a C compiler
+# for the target, which the build installs). EXAMPLE=test-function is the
 # runtime tests' own function (tests/function/), which make size measures.
 EXAMPLES := $(sort $(patsubst $(ROOT)/examples/%/main.rs,%,$(wildcard $(ROOT)/examples/*/main.rs)))
+EXAMPLE_CRATES := $(sort $(patsubst $(ROOT)/examples/%/Cargo.toml,%,$(wildcard $(ROOT)/examples/*/Cargo.toml)))
 EXAMPLE ?=
 ifneq ($(EXAMPLE),)
-ifeq ($(filter $(EXAMPLE),$(EXAMPLES) test-function),)
-$(error EXAMPLE must name a folder of examples/ with a main.rs \
-($(or $(EXAMPLES),there is none)), not '$(EXAMPLE)')
+ifeq ($(filter $(EXAMPLE),$(EXAMPLES) $(EXAMPLE_CRATES) test-function),)
+$(error EXAMPLE must name a folder of examples/ with a main.rs or a Cargo.toml \
+($(or $(EXAMPLES) $(EXAMPLE_CRATES),there is none)), not '$(EXAMPLE)')
 endif
 endif
 EVENTS := $(ROOT)/$(if $(EXAMPLE),examples/$(EXAMPLE)/)events
-CARGO_TARGET_ARGS := $(if $(EXAMPLE),--example $(EXAMPLE),--bin bootstrap)
+EXAMPLE_CRATE := $(filter $(EXAMPLE),$(EXAMPLE_CRATES))
+ifneq ($(EXAMPLE_CRATE)$(filter tiny,$(PROFILE)),)
+ifneq ($(EXAMPLE_CRATE),)
+ifeq ($(PROFILE),tiny)
+$(error PROFILE=tiny is the runtime's own profile: examples/$(EXAMPLE_CRATE) builds with PROFILE=release)
+endif
+endif
+endif
+# Where cargo builds, and which target: an example crate in its own folder
+# (its .cargo/config.toml names its C compilers), its binary named after it.
+BUILD_DIR := $(ROOT)$(if $(EXAMPLE_CRATE),/examples/$(EXAMPLE_CRATE))
+CARGO_TARGET_ARGS := $(if $(EXAMPLE_CRATE),,$(if $(EXAMPLE),--example $(EXAMPLE),--bin bootstrap))
 
 # Cargo features for build/tiny/zip, comma- or space-separated.
 FEATURES ?=
@@ -104,7 +119,7 @@ VENV := $(ROOT)/.venv
 
 # One target directory for every step, absolute (sam build runs elsewhere).
 export CARGO_TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
-BIN := $(CARGO_TARGET_DIR)/$(TARGET)/$(PROFILE)/$(if $(EXAMPLE),examples/$(EXAMPLE),bootstrap)
+BIN := $(CARGO_TARGET_DIR)/$(TARGET)/$(PROFILE)/$(or $(EXAMPLE_CRATE),$(if $(EXAMPLE),examples/$(EXAMPLE),bootstrap))
 ZIP_OUT ?= $(ROOT)/bootstrap.zip
 
 # The tools in .venv (cargo-lambda, sam, aws) come first.
@@ -120,7 +135,7 @@ unexport RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 # machine's CARGO_HOME out of the binary.
 CARGO_HOME_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
 REMAP := --remap-path-prefix=$(CARGO_HOME_DIR)/registry/src/=
-RELEASE_RUSTFLAGS := -Clink-arg=-Tscripts/no-unwind.ld -Clink-arg=--no-eh-frame-hdr $(REMAP)
+RELEASE_RUSTFLAGS := -Clink-arg=-T$(ROOT)/scripts/no-unwind.ld -Clink-arg=--no-eh-frame-hdr $(REMAP)
 
 # PANIC=unwind: the release profile with `panic = "unwind"`, so the runtime
 # catches a function's panic, answers that invocation Runtime.Panic and goes
@@ -181,7 +196,7 @@ SAM_PARAMETERS = --parameter-overrides Architecture=$(ARCH) LogFormat=$(LOG_FORM
 # Sets the shell variable `region` for the rest of the recipe.
 AWS_CHECK = region=$$($(VENV)/bin/python $(ROOT)/scripts/aws-check.py $(ROOT)/samconfig.toml)
 
-.PHONY: help setup setup-run setup-test setup-deploy rust-target nightly build tiny zip size \
+.PHONY: help setup setup-run setup-test setup-deploy rust-target c-compiler nightly build tiny zip size \
 	run test fmt-check bench bloat deploy invoke logs delete clean distclean build-$(LOGICAL_ID) build-StreamFunction build-SqsFunction
 
 help: ## List the targets.
@@ -208,6 +223,11 @@ setup-deploy: ## Install what make deploy needs (sam and aws in .venv: `. .venv/
 rust-target:
 	@rustup target list --installed | grep -qxF $(TARGET) || rustup target add $(TARGET)
 
+# A C compiler for the musl target, for crates that build C (the AWS SDK's
+# TLS): Debian's musl-tools, or its aarch64 cross gcc (scripts/setup.sh cc).
+c-compiler:
+	@ARCH=$(ARCH) $(ROOT)/scripts/setup.sh cc
+
 # Nightly, its rust-src and, where rustup has it, the target's musl std.
 # rustup has no nightly aarch64 musl std to download (404): `make tiny
 # ARCH=arm64` builds std from rust-src anyway and links it against the project
@@ -230,11 +250,11 @@ build: nightly
 	fi; \
 	config='target.$(TARGET).rustflags = [$(call toml-list,$(TINY_RUSTFLAGS))'"$$extra]"; \
 	echo "rustup run $(NIGHTLY) cargo build --profile tiny --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(TINY_STD) --config '$$config'"; \
-	cd $(ROOT) && rustup run $(NIGHTLY) cargo build --profile tiny --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(TINY_STD) --config "$$config"
+	cd $(BUILD_DIR) && rustup run $(NIGHTLY) cargo build --profile tiny --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(TINY_STD) --config "$$config"
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes"
 else
-build: rust-target ## Build target/<triple>/release/bootstrap (ARCH=arm64 for aarch64; EXAMPLE=x: .../release/examples/x).
-	cd $(ROOT) && $(CARGO) build --release --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(PANIC_CONFIG) $(call rustflags,$(RELEASE_RUSTFLAGS))
+build: rust-target $(if $(EXAMPLE_CRATE),c-compiler) ## Build target/<triple>/release/bootstrap (ARCH=arm64 for aarch64; EXAMPLE=x: .../release/examples/x).
+	cd $(BUILD_DIR) && $(CARGO) build --release --target $(TARGET) $(CARGO_TARGET_ARGS) $(CARGO_FEATURES) $(PANIC_CONFIG) $(call rustflags,$(RELEASE_RUSTFLAGS))
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes"
 endif
 
@@ -267,8 +287,10 @@ run: setup-run build ## Run the function against cargo lambda's emulator and inv
 # tests/fake-api is a crate of its own (the tests' Runtime API): its checks
 # and unit tests run beside the package's.
 # Plain `cargo test` is the fast offline loop (unit and protocol tests); the
-# slow and networked suites (tests/packaging.rs, tests/emulator.rs) are
-# #[ignore]d there and run here, with every tool required (BOOTSTRAP_STRICT).
+# slow and networked suites (tests/packaging.rs, tests/emulator.rs,
+# tests/aws_sdk.rs) are #[ignore]d there and run here, with every tool
+# required (BOOTSTRAP_STRICT). examples/dynamodb, a crate of its own, gets
+# its clippy and unit tests here too.
 # The runtime's suites run the tests' own function (the Cargo example
 # test-function), so what src/handler.rs holds cannot turn them red.
 FAKE_API := --manifest-path $(ROOT)/tests/fake-api/Cargo.toml
@@ -281,9 +303,12 @@ test: setup-test ## Clippy, docs, every test (the slow ones too), then the forma
 	cd $(ROOT) && $(CARGO) test $(FAKE_API)
 	cd $(ROOT) && $(CARGO) test --all-features --lib
 	cd $(ROOT) && BOOTSTRAP_STRICT=1 $(CARGO) test -- --include-ignored
+	cd $(ROOT)/examples/dynamodb && $(CARGO) clippy --all-targets -- -D warnings
+	cd $(ROOT)/examples/dynamodb && $(CARGO) test
 	@$(MAKE) -f $(ROOT)/Makefile fmt-check
 
-FMT_CRATES := $(ROOT)/Cargo.toml $(ROOT)/tests/fake-api/Cargo.toml $(ROOT)/bench/runner/Cargo.toml
+FMT_CRATES := $(ROOT)/Cargo.toml $(ROOT)/tests/fake-api/Cargo.toml $(ROOT)/bench/runner/Cargo.toml \
+	$(ROOT)/examples/dynamodb/Cargo.toml
 fmt-check: ## Check the formatting of every crate here; says the command that fixes it.
 	@status=0; for manifest in $(FMT_CRATES); do \
 		$(CARGO) fmt --check --manifest-path "$$manifest" >/dev/null 2>&1 || { \

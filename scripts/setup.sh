@@ -2,7 +2,7 @@
 # Installs what one make target needs, and nothing that is already there: run
 # it as often as you like (every make target that needs tools does).
 #
-#   setup.sh [run] [test] [deploy]     (no argument: all three, `make setup`)
+#   setup.sh [run] [test] [deploy] [cc]   (no argument: run, test, deploy)
 #
 # run     `make run`: the musl target for ARCH (default x86_64); curl and
 #         python3-venv, and qemu-user only for ARCH=arm64; .venv with
@@ -13,8 +13,16 @@
 #         its rust-src and x86_64 musl target (`make tiny`); qemu-user, curl,
 #         python3-venv; .venv with cargo-lambda (as for run), aws-sam-cli and
 #         awscli (scripts/requirements-deploy.txt: the tests build with sam
-#         and check the deploy path). A nightly toolchain itself is not
-#         installed: `make tiny` is optional.
+#         and check the deploy path); both C compilers (as for cc), and
+#         .venv-moto with moto's DynamoDB server (scripts/requirements-moto.txt,
+#         a venv of its own: its botocore is not awscli's), for the AWS SDK
+#         example's test. A nightly toolchain itself is not installed:
+#         `make tiny` is optional.
+# cc      a C compiler for ARCH's musl target, for crates that build C (the
+#         AWS SDK example's TLS): x86_64, Debian's musl-tools
+#         (x86_64-linux-musl-gcc); arm64, gcc-aarch64-linux-gnu and its
+#         headers, libc6-dev-arm64-cross (a "recommends", not pulled by
+#         --no-install-recommends).
 # deploy  `make deploy` (and invoke, logs, delete): the musl target for ARCH;
 #         python3-venv; .venv with aws-sam-cli and awscli.
 #
@@ -89,7 +97,10 @@ nightly_parts() {
 system() {
     local need=() pair
     for pair in "$@"; do
-        if [[ $pair == python3-venv ]]; then
+        if [[ $pair == /* ]]; then
+            # path:package, for a package that is files, not a command.
+            [[ -e ${pair%%:*} ]] || need+=("${pair#*:}")
+        elif [[ $pair == python3-venv ]]; then
             command -v python3 >/dev/null || need+=(python3)
             python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
         else
@@ -109,19 +120,19 @@ system() {
         apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
-# .venv with scripts/requirements-$1.txt; "$2" is an extra pip flag
-# (--no-deps for cargo-lambda).
+# A venv (VENV, default .venv) with scripts/requirements-$1.txt; "$2" is an
+# extra pip flag (--no-deps for cargo-lambda).
 venv() {
-    local venv="$ROOT/.venv" pins="$ROOT/scripts/requirements-$1.txt"
+    local venv="$ROOT/${VENV:-.venv}" pins="$ROOT/scripts/requirements-$1.txt"
     local stamp="$venv/.installed-requirements-$1.txt"
     if [[ -f $stamp ]] && cmp -s "$stamp" "$pins"; then
         return 0
     fi
     if [[ ! -x $venv/bin/python ]]; then
-        say "python3 -m venv .venv"
+        say "python3 -m venv ${VENV:-.venv}"
         python3 -m venv "$venv"
     fi
-    say "pip install ${2:+$2 }-r scripts/requirements-$1.txt into .venv"
+    say "pip install ${2:+$2 }-r scripts/requirements-$1.txt into ${VENV:-.venv}"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ${2:+"$2"} -r "$pins"
     cp "$pins" "$stamp"
 }
@@ -139,9 +150,22 @@ for_run() {
 for_test() {
     rust_targets x86_64-unknown-linux-musl aarch64-unknown-linux-musl
     nightly_parts
-    system qemu-aarch64:qemu-user curl:curl python3-venv
+    system qemu-aarch64:qemu-user curl:curl python3-venv "${C_COMPILERS[@]}"
     venv run --no-deps
     venv deploy
+    VENV=.venv-moto venv moto
+}
+
+# Debian's C compilers for the musl targets (command or file:package).
+C_COMPILER_x86_64=(x86_64-linux-musl-gcc:musl-tools)
+C_COMPILER_arm64=(aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu
+    /usr/aarch64-linux-gnu/include/stdio.h:libc6-dev-arm64-cross)
+C_COMPILERS=("${C_COMPILER_x86_64[@]}" "${C_COMPILER_arm64[@]}")
+
+for_cc() {
+    triple "$ARCH" >/dev/null
+    local compiler="C_COMPILER_$ARCH[@]"
+    system "${!compiler}"
 }
 
 for_deploy() {
@@ -156,9 +180,9 @@ for_deploy() {
 (($#)) || set -- run test deploy
 for purpose in "$@"; do
     case $purpose in
-    run | test | deploy) "for_$purpose" ;;
+    run | test | deploy | cc) "for_$purpose" ;;
     *)
-        say "unknown purpose '$purpose' (run, test, deploy)" >&2
+        say "unknown purpose '$purpose' (run, test, deploy, cc)" >&2
         exit 2
         ;;
     esac

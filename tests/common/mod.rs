@@ -4,6 +4,8 @@
 // Each test crate uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::ffi::OsString;
 use std::fmt;
 use std::io::Read;
