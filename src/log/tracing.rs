@@ -52,7 +52,9 @@ impl<S: Subscriber> Layer<S> for Lines {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let mut text = Text::default();
         event.record(&mut text);
-        super::write(level(*event.metadata().level()), format_args!("{}", text.0));
+        // An event without a message starts with its first field.
+        let line = text.0.trim_start();
+        super::write(level(*event.metadata().level()), format_args!("{line}"));
     }
 }
 
