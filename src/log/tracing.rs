@@ -50,17 +50,23 @@ struct Lines;
 
 impl<S: Subscriber> Layer<S> for Lines {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let mut text = Text::default();
-        event.record(&mut text);
-        // An event without a message starts with its first field.
-        let line = text.0.trim_start();
-        super::write(level(*event.metadata().level()), format_args!("{line}"));
+        let text = Text::of(event);
+        super::write(level(*event.metadata().level()), format_args!("{text}"));
     }
 }
 
 /// An event's fields as text: the message first, then ` name=value`.
 #[derive(Default)]
 struct Text(String);
+
+impl Text {
+    fn of(event: &Event<'_>) -> String {
+        let mut text = Text::default();
+        event.record(&mut text);
+        // An event without a message starts with its first field.
+        text.0.trim_start().to_owned()
+    }
+}
 
 impl Visit for Text {
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -113,10 +119,12 @@ mod tests {
         ];
         let values = fields.value_set(&values);
         let event = Event::new(&METADATA, &values);
-        let mut text = Text::default();
-        event.record(&mut text);
-        assert_eq!(text.0, "order 7 held order=7 note=late");
+        assert_eq!(Text::of(&event), "order 7 held order=7 note=late");
         assert_eq!(level(*event.metadata().level()), Level::Warn);
+        let without_message: [(&Field, Option<&dyn tracing_core::field::Value>); 2] =
+            [(&order, Some(&7u64)), (&note, Some(&"late"))];
+        let values = fields.value_set(&without_message);
+        assert_eq!(Text::of(&Event::new(&METADATA, &values)), "order=7 note=late");
     }
 
     #[test]
