@@ -388,9 +388,13 @@ logs: setup-deploy ## Show the deployed function's recent logs (TAIL=1 to follow
 	@$(AWS_CHECK); cd $(ROOT) && \
 	sam logs --region "$$region" --stack-name $(STACK) --name $(LOGICAL_ID) $(if $(TAIL),--tail)
 
-clean: ## Remove build outputs (target/, bootstrap.zip, .aws-sam/); keeps .venv.
-	cd $(ROOT) && $(CARGO) clean
-	rm -rf $(ROOT)/bootstrap.zip $(ROOT)/.aws-sam
+# Every build output here: make test leaves a few GB (README says how much).
+BUILD_OUTPUTS := $(sort $(CARGO_TARGET_DIR) $(ROOT)/target) $(ROOT)/tests/fake-api/target $(ROOT)/bench/target \
+	$(ROOT)/examples/dynamodb/target $(ROOT)/.aws-sam $(ROOT)/bootstrap.zip
+clean: ## Remove every build output (target/ and the other crates', bootstrap.zip, .aws-sam/); keeps the venvs.
+	@freed=$$(du -sck $(BUILD_OUTPUTS) 2>/dev/null | tail -n 1 | cut -f 1); \
+	rm -rf $(BUILD_OUTPUTS); \
+	echo "make clean: freed $$((freed / 1024)) MiB"
 
-distclean: clean ## Also remove .venv.
-	rm -rf $(VENV)
+distclean: clean ## Also remove the venvs (.venv, .venv-moto).
+	rm -rf $(VENV) $(ROOT)/.venv-moto
