@@ -62,3 +62,22 @@ impl Function for Handler {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function's unit test builds the `Context` the runtime would hand
+    /// over; one made in a test has no connection to stream on, so this
+    /// checks what happens before the first byte.
+    #[test]
+    fn a_bad_count_fails_before_anything_is_streamed() {
+        let request = Request {
+            query_string_parameters: HashMap::from([("count".to_owned(), "ten".to_owned())]),
+        };
+        let mut context = Context::default();
+        context.request_id = "test-1".into();
+        let error = Handler.handle(request, &context).unwrap_err();
+        assert_eq!(error.error_type(), "ParseIntError");
+    }
+}
