@@ -380,11 +380,10 @@ fn a_crate_of_its_own_answers_through_cargo_lambda() {
         readme_block(&readme, "`.cargo/config.toml`"),
     )
     .unwrap();
-    std::fs::write(
-        crate_dir.join("src/main.rs"),
-        readme_block(&readme, "`src/main.rs`"),
-    )
-    .unwrap();
+    let main = readme_block(&readme, "`src/main.rs`, complete")
+        + "\n"
+        + &readme_block(&readme, "`src/main.rs`, continued");
+    std::fs::write(crate_dir.join("src/main.rs"), main).unwrap();
     // The runtime's own lock: the same versions, nothing new to fetch.
     std::fs::copy(root().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
 
@@ -411,6 +410,26 @@ fn a_crate_of_its_own_answers_through_cargo_lambda() {
         "building README's crate failed ({status:?}):\n{log}"
     );
     let binary = target_dir.join("x86_64-unknown-linux-musl/release/orders");
+    // README's unit test, as `cargo test` runs it in that crate.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut test = Command::new(cargo)
+        .current_dir(&crate_dir)
+        .args(["test", "--target", "x86_64-unknown-linux-musl"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cargo test");
+    let (out, err) = (drain(test.stdout.take()), drain(test.stderr.take()));
+    let status = fake_api::wait_child(&mut test, Duration::from_secs(900));
+    let log = out.join().unwrap_or_default() + &err.join().unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| s.success()) && log.contains("test tests::an_order_is_totalled ... ok"),
+        "README's unit test failed ({status:?}):\n{log}"
+    );
 
     let emulator = Emulator::start(&cargo_lambda, &binary, &[]);
     let receipt = emulator.invoke(br#"{"id":7,"items":[2,3]}"#);
