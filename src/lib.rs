@@ -74,9 +74,9 @@ mod panic;
 mod shutdown;
 mod status;
 mod stream;
-mod trace;
 mod transport;
 mod workers;
+mod xray;
 
 use std::convert::Infallible;
 use std::process::ExitCode;
@@ -144,7 +144,7 @@ fn serve<F: Function>(client: &Client, function: &F) -> Result<Infallible, Fatal
         let event = event.read()?;
         log::set_request_id(&context.request_id);
         if !workers::concurrent() {
-            trace::set_variable(context.trace_id.as_deref());
+            xray::set_trace_variable(context.trace_id.as_deref());
         }
         let answer = match stopping {
             Some(stopping) => Err(stopping),

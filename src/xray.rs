@@ -2,7 +2,7 @@
 
 /// X-Ray's SDKs read the trace header from `_X_AMZN_TRACE_ID`; it must
 /// describe this invocation, never the one before.
-pub fn set_variable(trace_id: Option<&str>) {
+pub fn set_trace_variable(trace_id: Option<&str>) {
     const NAME: &str = "_X_AMZN_TRACE_ID";
     // SAFETY: called only in Lambda's classic mode, between invocations, on
     // the thread that serves them, when no function code runs (under
@@ -24,9 +24,9 @@ mod tests {
 
     #[test]
     fn the_variable_follows_the_invocation() {
-        set_variable(Some("Root=1-x"));
+        set_trace_variable(Some("Root=1-x"));
         assert_eq!(std::env::var("_X_AMZN_TRACE_ID").unwrap(), "Root=1-x");
-        set_variable(None);
+        set_trace_variable(None);
         assert!(std::env::var_os("_X_AMZN_TRACE_ID").is_none());
     }
 }
