@@ -15,7 +15,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -23,31 +22,13 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::drain;
-use common::emulator::{Emulator, Process, cargo_lambda, root, shown, strict};
+use common::emulator::{Emulator, Process, cargo_lambda, root, shown};
+use common::{drain, note, on_path, require};
 use fake_api::client;
 use serde_json::{Value, json};
 
 /// Two clean builds of the SDK on two cores.
 const BUILD: Duration = Duration::from_secs(1500);
-
-/// Straight to stderr: the harness swallows a passing test's output.
-fn note(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// `Some(thing)`, or `None` after a skip line (a failure when strict).
-fn require<T>(test: &str, what: &str, found: Option<T>, hint: &str) -> Option<T> {
-    if found.is_some() {
-        return found;
-    }
-    assert!(
-        !strict(),
-        "{test}: {what} is required (BOOTSTRAP_STRICT is set); {hint}"
-    );
-    note(&format!("SKIPPED {test}: no {what} ({hint})"));
-    None
-}
 
 /// moto's server on a free port, with its DynamoDB API.
 struct Moto {
@@ -170,13 +151,6 @@ fn under_qemu(qemu: &Path, binary: &Path) -> PathBuf {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
 }
 
 /// The function `program` (either architecture's) against moto, through

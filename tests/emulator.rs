@@ -23,12 +23,12 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::emulator::{Emulator, INVOKE, cargo_lambda, root, shown};
-use common::{Expect, bootstrap_bin, build_example, drain, runtime_table, shutdown_bins, test_function_bin};
+use common::{Expect, bootstrap_bin, build_example, cargo, runtime_table, shutdown_bins, test_function_bin};
 use fake_api::client;
 use serde_json::{Value, json};
 
@@ -390,45 +390,18 @@ fn a_crate_of_its_own_answers_through_cargo_lambda() {
     // Outside the repository, its `.cargo/config.toml` does not apply: the
     // crate's own does. The build output is kept under target/ between runs.
     let target_dir = root().join("target").join("own-crate");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    let mut build = Command::new(cargo)
-        .current_dir(&crate_dir)
-        .args(["build", "--release", "--target", "x86_64-unknown-linux-musl"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo build");
-    let log = drain(build.stderr.take());
-    let status = fake_api::wait_child(&mut build, Duration::from_secs(900));
-    let log = log.join().unwrap_or_default();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "building README's crate failed ({status:?}):\n{log}"
+    let musl = ["--target", "x86_64-unknown-linux-musl"];
+    cargo(
+        &crate_dir,
+        &[&["build", "--release"][..], &musl].concat(),
+        &target_dir,
     );
     let binary = target_dir.join("x86_64-unknown-linux-musl/release/orders");
     // README's unit test, as `cargo test` runs it in that crate.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    let mut test = Command::new(cargo)
-        .current_dir(&crate_dir)
-        .args(["test", "--target", "x86_64-unknown-linux-musl"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo test");
-    let (out, err) = (drain(test.stdout.take()), drain(test.stderr.take()));
-    let status = fake_api::wait_child(&mut test, Duration::from_secs(900));
-    let log = out.join().unwrap_or_default() + &err.join().unwrap_or_default();
+    let tested = cargo(&crate_dir, &[&["test"][..], &musl].concat(), &target_dir);
     assert!(
-        status.is_some_and(|s| s.success()) && log.contains("test tests::an_order_is_totalled ... ok"),
-        "README's unit test failed ({status:?}):\n{log}"
+        tested.contains("test tests::an_order_is_totalled ... ok"),
+        "README's unit test did not run:\n{tested}"
     );
 
     let emulator = Emulator::start(&cargo_lambda, &binary, &[]);

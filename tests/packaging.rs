@@ -52,7 +52,10 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Run, assert_answered_once, assert_error_report, assert_row, run_bin, runtime_table, step};
+use common::{
+    Run, assert_answered_once, assert_error_report, assert_row, is_executable, note, on_path, require,
+    run_bin, runtime_table, step,
+};
 use fake_api::{Route, Script, Server};
 use serde_json::Value;
 
@@ -85,37 +88,6 @@ fn packaging_dir() -> PathBuf {
     root().join("target").join("packaging")
 }
 
-fn strict() -> bool {
-    std::env::var_os("BOOTSTRAP_STRICT").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
-/// Straight to stderr: the harness swallows `println!` of passing tests.
-fn note(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// `Some(path)` of a tool, or `None` after a SKIPPED line (or a failure when
-/// strict).
-fn require(test: &str, tool: &str, found: Option<PathBuf>, hint: &str) -> Option<PathBuf> {
-    if found.is_some() {
-        return found;
-    }
-    assert!(
-        !strict(),
-        "{test}: {tool} is required (BOOTSTRAP_STRICT is set); {hint}"
-    );
-    note(&format!("SKIPPED {test}: no {tool} ({hint})"));
-    None
-}
-
-/// `name` on PATH.
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
 /// A tool from the project's `.venv` (`make setup`), else from PATH.
 fn venv_tool(name: &str) -> Option<PathBuf> {
     let local = root().join(".venv/bin").join(name);
@@ -130,10 +102,6 @@ fn venv_tool(name: &str) -> Option<PathBuf> {
 /// that one (and would install it, over the network, if it were missing).
 fn venv_only(name: &str) -> Option<PathBuf> {
     Some(root().join(".venv/bin").join(name)).filter(|path| is_executable(path))
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 fn has_nightly() -> bool {

@@ -145,11 +145,7 @@ fn a_failure_after_the_first_byte_is_in_the_trailers() {
     let event =
         stream(json!({"chunks": ["partial"], "fail": {"type": "Function.Broke", "message": "mid-stream"}}));
     let run = stream_then_another(&event);
-    assert_eq!(
-        run.steps(),
-        ["next", "response s-1", "next", "response after", "next"],
-        "\n{run}"
-    );
+    assert_eq!(run.steps(), happy_steps(&["s-1", "after"]), "\n{run}");
     let answer = run.only(Route::Response("s-1"));
     assert_eq!(answer.body, b"partial");
     let body = json!({"errorMessage": "mid-stream", "errorType": "Function.Broke"});
@@ -223,11 +219,7 @@ fn an_http_stream_starts_with_its_prelude() {
 #[test]
 fn an_empty_stream_is_an_empty_answer() {
     let run = stream_then_another(&stream(json!({})));
-    assert_eq!(
-        run.steps(),
-        ["next", "response s-1", "next", "response after", "next"],
-        "\n{run}"
-    );
+    assert_eq!(run.steps(), happy_steps(&["s-1", "after"]), "\n{run}");
     let answer = run.only(Route::Response("s-1"));
     assert_streamed(answer, "application/octet-stream");
     assert!(answer.body.is_empty() && answer.chunks.is_empty(), "\n{run}");
@@ -292,11 +284,7 @@ fn concurrent_workers_stream_side_by_side() {
 fn a_stream_written_from_a_thread_of_the_functions() {
     let event = json!({"on_thread": true, "stream": {"chunks": ["from ", "a thread"]}}).to_string();
     let run = stream_then_another(&event);
-    assert_eq!(
-        run.steps(),
-        ["next", "response s-1", "next", "response after", "next"],
-        "\n{run}"
-    );
+    assert_eq!(run.steps(), happy_steps(&["s-1", "after"]), "\n{run}");
     let answer = run.only(Route::Response("s-1"));
     assert_streamed(answer, "application/octet-stream");
     assert_eq!(answer.body, b"from a thread", "\n{run}");
@@ -310,11 +298,7 @@ fn a_stream_written_from_a_thread_of_the_functions() {
 fn a_value_returned_beside_a_stream_is_an_invalid_response() {
     let after_a_byte = stream(json!({"chunks": ["partial"], "also_return": true}));
     let run = stream_then_another(&after_a_byte);
-    assert_eq!(
-        run.steps(),
-        ["next", "response s-1", "next", "response after", "next"],
-        "\n{run}"
-    );
+    assert_eq!(run.steps(), happy_steps(&["s-1", "after"]), "\n{run}");
     let answer = run.only(Route::Response("s-1"));
     assert_eq!(answer.body, b"partial");
     let (error_type, body) = error_trailers(answer);

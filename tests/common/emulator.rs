@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use fake_api::client;
 
-use super::{command, drain};
+use super::{command, drain, strict};
 
 /// The version whose behaviour these assertions were written against.
 pub const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
@@ -20,10 +20,6 @@ pub const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 /// Generous bounds: a first start of the emulator, an invoke, a shutdown.
 pub const START: Duration = Duration::from_secs(60);
 pub const INVOKE: Duration = Duration::from_secs(30);
-
-pub fn strict() -> bool {
-    std::env::var_os("BOOTSTRAP_STRICT").is_some_and(|v| !v.is_empty() && v != "0")
-}
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -8,8 +8,8 @@ pub mod emulator;
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::Read;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
@@ -104,30 +104,77 @@ fn build(args: &[&str], dir: &str) -> PathBuf {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let target_dir = root.join("target").join(dir);
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    let mut build = Command::new(cargo)
-        .current_dir(&root)
-        .args(["build", "--profile", "test-function"])
-        .args(args)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo build");
-    let log = drain(build.stderr.take());
-    let status = fake_api::wait_child(&mut build, Duration::from_secs(600));
-    let log = log.join().unwrap_or_default();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "cargo build {} into target/{dir} failed ({status:?}):\n{log}",
-        args.join(" ")
-    );
+    let mut all = vec!["build", "--profile", "test-function"];
+    all.extend_from_slice(args);
+    cargo(&root, &all, &target_dir);
     // `.cargo/config.toml` makes musl the default target.
     target_dir.join("x86_64-unknown-linux-musl/test-function")
+}
+
+/// Runs `cargo args` in `dir` with `target_dir`, bounded (15 minutes), as
+/// a user would: none of the outer cargo's RUSTFLAGS or target. Panics with
+/// what cargo said unless it succeeds; returns its output.
+pub fn cargo(dir: &Path, args: &[&str], target_dir: &Path) -> String {
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut child = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cargo");
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let status = fake_api::wait_child(&mut child, Duration::from_secs(900));
+    let output = out.join().unwrap_or_default() + &err.join().unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "cargo {} in {} failed ({status:?}):\n{output}",
+        args.join(" "),
+        dir.display()
+    );
+    output
+}
+
+/// Straight to stderr: the harness swallows a passing test's `println!`.
+pub fn note(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Whether a missing tool fails a test (`BOOTSTRAP_STRICT`: `make test`
+/// and CI) rather than skipping it.
+pub fn strict() -> bool {
+    std::env::var_os("BOOTSTRAP_STRICT").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `Some(found)`, or `None` after a SKIPPED line (a failure when strict)
+/// naming `what` is missing and how to get it.
+pub fn require<T>(test: &str, what: &str, found: Option<T>, hint: &str) -> Option<T> {
+    if found.is_some() {
+        return found;
+    }
+    assert!(
+        !strict(),
+        "{test}: {what} is required (BOOTSTRAP_STRICT is set); {hint}"
+    );
+    note(&format!("SKIPPED {test}: no {what} ({hint})"));
+    None
+}
+
+/// `name` on PATH, if it is an executable file there.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// A command for `bin` with nothing of the test's own Lambda environment:
