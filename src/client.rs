@@ -22,6 +22,7 @@ use crate::lend::Lender;
 use crate::status;
 use crate::stream::Outlet;
 use crate::transport::{Loopback, MAX_HEAD_BYTES, OversizedHead};
+use crate::xray;
 use crate::{Context, Error};
 
 /// Lambda's synchronous payload limit: 6 MiB plus 100 bytes, the exact
@@ -246,7 +247,10 @@ impl Client {
         if let Some(error) = error_type {
             request = request
                 .header("Lambda-Runtime-Function-Error-Type", &*error.header_type())
-                .header("Lambda-Runtime-Function-XRay-Error-Cause", &error.xray_cause());
+                .header(
+                    "Lambda-Runtime-Function-XRay-Error-Cause",
+                    &xray::error_cause(error),
+                );
         }
         let mut response = request.send(body).map_err(transport(call))?;
         drain(&mut response);

@@ -11,7 +11,7 @@
 
 use std::any::type_name;
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::Serialize;
 
@@ -143,61 +143,6 @@ impl Error {
         };
         // Strings and a list of strings always serialize.
         serde_json::to_vec(&body).unwrap_or_default()
-    }
-}
-
-/// The most characters of the message that go into the X-Ray cause: with
-/// every one escaped as `\uXXXX\uXXXX`, the header stays under 64 KiB.
-const MAX_CAUSE_MESSAGE_CHARS: usize = 4096;
-
-impl Error {
-    /// The `Lambda-Runtime-Function-XRay-Error-Cause` header, which Lambda
-    /// puts on the X-Ray segment of a failed invocation, in the shape
-    /// aws-lambda-go sends: `{"working_directory", "exceptions": [{"type",
-    /// "message", "stack"}], "paths"}`. A Rust error has no stack frames to
-    /// give. Visible ASCII only (anything else `\u`-escaped), under 64 KiB.
-    pub(crate) fn xray_cause(&self) -> String {
-        #[derive(Serialize)]
-        struct Cause<'a> {
-            working_directory: &'a str,
-            exceptions: [Exception<'a>; 1],
-            paths: [&'a str; 0],
-        }
-        #[derive(Serialize)]
-        struct Exception<'a> {
-            r#type: &'a str,
-            message: &'a str,
-            stack: [&'a str; 0],
-        }
-        let directory = std::env::current_dir().unwrap_or_default();
-        let message = match self.message.char_indices().nth(MAX_CAUSE_MESSAGE_CHARS) {
-            Some((cut, _)) => &self.message[..cut],
-            None => &self.message,
-        };
-        let cause = Cause {
-            working_directory: &directory.to_string_lossy(),
-            exceptions: [Exception {
-                r#type: &self.name,
-                message,
-                stack: [],
-            }],
-            paths: [],
-        };
-        // Strings always serialize.
-        let json = serde_json::to_string(&cause).unwrap_or_default();
-        // Outside its strings JSON is ASCII, and in them `\u` escapes are
-        // JSON: escaping every other character leaves the same JSON.
-        let mut ascii = String::with_capacity(json.len());
-        for c in json.chars() {
-            if c.is_ascii() {
-                ascii.push(c);
-            } else {
-                for unit in c.encode_utf16(&mut [0; 2]) {
-                    let _ = write!(ascii, "\\u{unit:04x}");
-                }
-            }
-        }
-        ascii
     }
 }
 
@@ -401,35 +346,6 @@ mod tests {
                 "stackTrace": ["reading the count", "invalid digit found in string"],
             })
         );
-    }
-
-    #[test]
-    fn the_xray_cause_is_ascii_json_of_go_s_shape() {
-        let error = Error::new("Order.NotFound", "no order \"7\" for Zoë 😀\r\n");
-        let cause = error.xray_cause();
-        assert!(
-            cause.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
-            "{cause}"
-        );
-        let parsed: serde_json::Value = serde_json::from_str(&cause).unwrap();
-        let directory = std::env::current_dir().unwrap();
-        assert_eq!(
-            parsed,
-            serde_json::json!({
-                "working_directory": directory.to_string_lossy(),
-                "exceptions": [{
-                    "type": "Order.NotFound",
-                    "message": "no order \"7\" for Zoë 😀\r\n",
-                    "stack": [],
-                }],
-                "paths": [],
-            })
-        );
-        let huge = Error::new("Huge", "😀".repeat(100_000)).xray_cause();
-        assert!(huge.len() < 64 * 1024, "{} bytes", huge.len());
-        let parsed: serde_json::Value = serde_json::from_str(&huge).unwrap();
-        let message = parsed["exceptions"][0]["message"].as_str().unwrap();
-        assert_eq!(message.chars().count(), MAX_CAUSE_MESSAGE_CHARS);
     }
 
     #[test]

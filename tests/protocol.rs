@@ -252,10 +252,12 @@ fn invocation_id_is_echoed_when_given() {
 }
 
 /// A failed invocation's report carries X-Ray's error cause, in the shape
-/// aws-lambda-go sends and AWS's emulator reads: JSON in visible ASCII.
+/// aws-lambda-go sends and AWS's emulator reads: JSON in visible ASCII,
+/// whatever the message holds (a control byte such as DEL, which a caller
+/// can put in serde's messages, included), and the loop goes on.
 #[test]
 fn error_reports_carry_an_xray_cause() {
-    let event = json!({"fail": {"type": "Order.NotFound", "message": "no order for Zoë"}}).to_string();
+    let event = json!({"fail": {"type": "Order.NotFound", "message": "no order for Zoë\u{7f}"}}).to_string();
     let server = fake(Script::new().invoke("bad", &event).invoke("good", ADA));
     let run = run(&server, &[]);
     let report = run.only(Route::Error("bad"));
@@ -270,7 +272,7 @@ fn error_reports_carry_an_xray_cause() {
     let cause: Value = serde_json::from_str(cause).unwrap();
     assert_eq!(
         cause["exceptions"],
-        json!([{"type": "Order.NotFound", "message": "no order for Zoë", "stack": []}]),
+        json!([{"type": "Order.NotFound", "message": "no order for Zoë\u{7f}", "stack": []}]),
         "\n{run}"
     );
     assert!(cause["working_directory"].is_string() && cause["paths"] == json!([]));
