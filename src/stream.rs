@@ -90,16 +90,24 @@ pub(crate) struct Outlet {
     invocations_path: Arc<str>,
     /// `host:port`, for the `Host` header.
     authority: Arc<str>,
-    open: Mutex<Option<Open>>,
+    serving: Mutex<Serving>,
+}
+
+/// The invocation a worker serves, and its stream: a stream belongs to it
+/// alone. A `Context` (or a `Stream`) kept past its invocation, on a thread
+/// of the function's, can open or write nothing in the next one's.
+#[derive(Default)]
+struct Serving {
+    /// Its request id; empty once it is answered.
+    request_id: String,
+    open: Option<Open>,
 }
 
 /// The stream an invocation opened.
 struct Open {
-    request_id: String,
     invocation_id: Option<String>,
     /// The HTTP prelude, until it is sent.
     prelude: Option<Vec<u8>>,
-    http: bool,
     /// The connection, once the head is sent.
     socket: Option<TcpStream>,
     /// Why sending failed, if it did: later writes fail the same way.
@@ -109,13 +117,14 @@ struct Open {
     /// [`Open::finish`], reached through this pointer so that only a binary
     /// whose function streams (calls [`Stream::open`]) contains it
     /// (docs/design.md, "Size").
-    finish: fn(Open, &Outlet, Option<&Error>) -> io::Result<u16>,
+    finish: fn(Open, &Outlet, &str, Option<&Error>) -> io::Result<u16>,
 }
 
 impl Stream {
     /// Opens the stream of invocation `request_id` in `outlet`, or returns
     /// the one already open (a second `stream_http` keeps the first one's
-    /// prelude).
+    /// prelude). Nothing opens once the invocation is answered: the stream
+    /// returned then refuses every write.
     pub(crate) fn open(
         outlet: Option<&Arc<Outlet>>,
         request_id: &str,
@@ -123,12 +132,10 @@ impl Stream {
         prelude: Option<Vec<u8>>,
     ) -> Stream {
         if let Some(outlet) = outlet {
-            let mut open = outlet.lock();
-            if open.as_ref().is_none_or(|o| o.request_id != request_id) {
-                *open = Some(Open {
-                    request_id: request_id.to_owned(),
+            let mut serving = outlet.lock();
+            if serving.request_id == request_id && serving.open.is_none() {
+                serving.open = Some(Open {
                     invocation_id: invocation_id.map(str::to_owned),
-                    http: prelude.is_some(),
                     prelude,
                     socket: None,
                     broken: None,
@@ -155,10 +162,11 @@ impl Write for Stream {
                 "this Context was not handed out by the runtime: its stream goes nowhere",
             ));
         };
-        let mut open = outlet.lock();
-        match open.as_mut() {
-            Some(open) if open.request_id == self.request_id => {
-                open.send(bytes, outlet).map(|()| bytes.len())
+        let mut serving = outlet.lock();
+        let Serving { request_id, open } = &mut *serving;
+        match open {
+            Some(open) if *request_id == self.request_id => {
+                open.send(bytes, outlet, request_id).map(|()| bytes.len())
             }
             _ => Err(io::Error::other("the invocation this stream belonged to is over")),
         }
@@ -192,7 +200,7 @@ impl Outlet {
             address,
             invocations_path,
             authority,
-            open: Mutex::new(None),
+            serving: Mutex::default(),
         }
     }
 
@@ -207,8 +215,16 @@ impl Outlet {
         )
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Serving> {
+        self.serving.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// From now on this worker serves invocation `request_id`.
+    pub fn begin(&self, request_id: &str) {
+        let mut serving = self.lock();
+        serving.request_id.clear();
+        serving.request_id.push_str(request_id);
+        serving.open = None;
     }
 
     /// The path a streamed answer to invocation `request_id` is posted to.
@@ -223,21 +239,28 @@ impl Outlet {
 
     /// Whether invocation `request_id` opened a stream here.
     pub fn is_open_for(&self, request_id: &str) -> bool {
-        self.lock()
-            .as_ref()
-            .is_some_and(|open| open.request_id == request_id)
+        let serving = self.lock();
+        serving.request_id == request_id && serving.open.is_some()
     }
 
-    /// Ends the invocation's stream if the function opened one, and returns
-    /// the API's status for it; `None` if it did not, and the answer is
-    /// buffered. `failure` is the function's error, if any.
-    pub fn finish(&self, failure: Option<&Error>) -> Option<io::Result<u16>> {
-        let open = self.lock().take()?;
+    /// Invocation `request_id` is being answered: ends its stream if the
+    /// function opened one, and returns the API's status for it; `None` if
+    /// it did not, and the answer is buffered. `failure` is the function's
+    /// error, if any. From now on nothing opens or writes for it.
+    pub fn finish(&self, request_id: &str, failure: Option<&Error>) -> Option<io::Result<u16>> {
+        let open = {
+            let mut serving = self.lock();
+            if serving.request_id != request_id {
+                return None;
+            }
+            serving.request_id.clear();
+            serving.open.take()?
+        };
         if open.socket.is_none() && failure.is_some() {
             // Not a byte sent: the error goes to `/error` like a buffered one.
             return None;
         }
-        Some((open.finish)(open, self, failure))
+        Some((open.finish)(open, self, request_id, failure))
     }
 }
 
@@ -263,20 +286,21 @@ impl Open {
     /// Frames `bytes` as a chunk (after the head and prelude if this is the
     /// first) and writes them in one call, the bytes as they are: a large
     /// write is not copied.
-    fn send(&mut self, bytes: &[u8], outlet: &Outlet) -> io::Result<()> {
+    fn send(&mut self, bytes: &[u8], outlet: &Outlet, request_id: &str) -> io::Result<()> {
         if let Some(kind) = self.broken {
             return Err(io::Error::new(kind, "the response stream is closed"));
         }
         self.buffer.clear();
         if self.socket.is_none() {
             self.socket = Some(outlet.lender.lend(outlet.address)?);
-            let path = outlet.answer_path(&self.request_id);
+            let path = outlet.answer_path(request_id);
+            let http = self.prelude.is_some();
             head(
                 &mut self.buffer,
                 &path,
                 outlet.authority(),
                 self.invocation_id.as_deref(),
-                self.http,
+                http,
             );
             if let Some(prelude) = self.prelude.take() {
                 // Each in a chunk of its own: `cargo lambda watch` reads the
@@ -304,10 +328,10 @@ impl Open {
 
     /// Ends the stream: the last chunk, with the error trailers after a
     /// failure, then the API's answer. Returns its status.
-    fn finish(mut self, outlet: &Outlet, failure: Option<&Error>) -> io::Result<u16> {
+    fn finish(mut self, outlet: &Outlet, request_id: &str, failure: Option<&Error>) -> io::Result<u16> {
         if self.socket.is_none() {
             // Nothing written yet: send the head (and prelude) now.
-            self.send(b"", outlet)?;
+            self.send(b"", outlet, request_id)?;
         }
         if self.broken.is_none() {
             self.buffer.clear();

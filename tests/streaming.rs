@@ -377,6 +377,26 @@ fn a_64_mib_write_is_one_chunk_without_a_copy() {
     eprintln!("peak RSS with one {mib} MiB write: {peak_kib} KiB");
 }
 
+/// A stream belongs to its invocation alone: a thread of the function's
+/// that keeps its `Context` and opens the stream after the invocation was
+/// answered, while the next one runs, writes nothing, answers nothing, and
+/// takes nothing from the next one.
+#[test]
+fn a_context_kept_past_its_invocation_streams_nothing() {
+    let script = Script::new()
+        .invoke("first", r#"{"late_stream_ms":200,"echo":1}"#)
+        .invoke("second", r#"{"sleep_ms":600,"echo":2}"#);
+    let run = run(&fake(script), &[]);
+    assert_eq!(run.steps(), happy_steps(&["first", "second"]), "\n{run}");
+    assert_answered_once(&run, &[]);
+    assert_eq!(
+        json(run.only(Route::Response("second"))),
+        answer("second", json!({"echo": 2}))
+    );
+    assert!(run.requests.iter().all(|r| !r.chunked), "\n{run}");
+    assert!(run.stderr.contains("late write refused"), "\n{run}");
+}
+
 /// A stream on an invocation with an invocation id echoes it.
 #[test]
 fn the_invocation_id_is_echoed_on_a_stream() {

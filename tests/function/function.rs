@@ -23,6 +23,7 @@
 //! | `"panic_in_decode": true` | panics while the event is decoded |
 //! | `"stream": {...}` | streams instead of answering: see [`StreamCommand`] |
 //! | `"stack_kib": n` | uses `n` KiB of stack first |
+//! | `"late_stream_ms": n` | leaves a thread that, `n` ms later, opens this invocation's stream and writes to it (logging `late write refused` when that fails) |
 //! | `"on_thread": true` | does all of the above on a scoped thread of its own |
 //!
 //! Built with the `shutdown` feature, it has a shutdown hook that logs
@@ -70,6 +71,7 @@ pub struct Command {
     stack_kib: Option<usize>,
     #[serde(default)]
     on_thread: bool,
+    late_stream_ms: Option<u64>,
     /// `true`: panics while the event is decoded, in serde code of the
     /// function's own, which the runtime must report like any panic.
     #[serde(rename = "panic_in_decode", default, deserialize_with = "panic_if_true")]
@@ -172,6 +174,9 @@ impl Function for Handler {
         if let Some(kib) = command.stack_kib {
             use_stack(kib);
         }
+        if let Some(ms) = command.late_stream_ms {
+            late_stream(context.clone(), ms);
+        }
         if let Some(ms) = command.sleep_ms {
             std::thread::sleep(Duration::from_millis(ms));
         }
@@ -252,6 +257,18 @@ fn on_thread<T: Send>(work: impl FnOnce() -> T + Send) -> T {
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
     })
+}
+
+/// A thread that outlives the invocation: `ms` later it opens the stream
+/// of `context`'s invocation, long answered, and writes to it.
+#[inline(never)]
+fn late_stream(context: Context, ms: u64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(ms));
+        if context.stream().write_all(b"late bytes").is_err() {
+            lambda_bootstrap::info!("late write refused");
+        }
+    });
 }
 
 /// Uses `kib` KiB of stack, a KiB a frame.
