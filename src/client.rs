@@ -288,8 +288,9 @@ impl Client {
     }
 
     /// Registers an internal extension named `name`, for no events
-    /// (`POST /2020-01-01/extension/register`), and returns its identifier.
-    pub fn register_extension(&self, name: &str) -> Result<String, Fatal> {
+    /// (`POST /2020-01-01/extension/register`), and returns its identifier;
+    /// or why it could not (the function serves on either way).
+    pub fn register_extension(&self, name: &str) -> Result<String, String> {
         const CALL: &str = "POST /2020-01-01/extension/register";
         let mut response = self
             .agent
@@ -297,17 +298,19 @@ impl Client {
             .header("Lambda-Extension-Name", name)
             .content_type("application/json")
             .send(&br#"{"events":[]}"#[..])
-            .map_err(transport(CALL))?;
+            .map_err(|error| format!("{CALL} failed: {error}"))?;
         drain(&mut response);
         let status = response.status().as_u16();
         if !(200..=299).contains(&status) {
-            return Err(Fatal::Status { call: CALL, status });
+            return Err(format!("{CALL} answered {status}"));
         }
         // It goes back into a header: letters, digits and `-` only.
         let id = response.headers().get("lambda-extension-identifier");
         let id = id.and_then(|id| id.to_str().ok()).unwrap_or_default();
         if !headers::valid_id(id) {
-            return Err(Fatal::BadExtensionId(id.to_owned()));
+            return Err(format!(
+                "{CALL} gave identifier {id:?}, which is not letters, digits and '-'"
+            ));
         }
         Ok(id.to_owned())
     }
@@ -315,19 +318,19 @@ impl Client {
     /// Asks for extension `id`'s next event
     /// (`GET /2020-01-01/extension/event/next`) and waits for as long as it
     /// takes: for an extension of no events, for good. Asking ends the
-    /// extension's init.
-    pub fn next_extension_event(&self, id: &str) -> Result<(), Fatal> {
-        const CALL: &str = "GET /2020-01-01/extension/event/next";
+    /// extension's init. `Err` when the API answered otherwise or went away.
+    pub fn next_extension_event(&self, id: &str) -> Result<(), ()> {
         let mut response = self
             .agent
             .get(&self.extension_url("event/next"))
             .header("Lambda-Extension-Identifier", id)
             .call()
-            .map_err(transport(CALL))?;
+            .map_err(drop)?;
         drain(&mut response);
-        match response.status().as_u16() {
-            200..=299 => Ok(()),
-            status => Err(Fatal::Status { call: CALL, status }),
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(())
         }
     }
 }

@@ -37,9 +37,6 @@ pub enum Fatal {
     MissingRequestId,
     /// `/next` gave a request id that must not go into a URL.
     BadRequestId(String),
-    /// The Extensions API gave an identifier that must not go into a header.
-    #[cfg(feature = "shutdown")]
-    BadExtensionId(String),
 }
 
 impl fmt::Display for Fatal {
@@ -69,11 +66,6 @@ impl fmt::Display for Fatal {
             Fatal::BadRequestId(id) => write!(
                 f,
                 "GET /next gave request id {id:?}, which is not letters, digits and '-': it can't be answered"
-            ),
-            #[cfg(feature = "shutdown")]
-            Fatal::BadExtensionId(id) => write!(
-                f,
-                "the extension was registered as {id:?}, which is not letters, digits and '-'"
             ),
         }
     }

@@ -14,6 +14,8 @@
 //!
 //! A function without a hook registers nothing and installs no handler.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Instant;
 
@@ -29,11 +31,16 @@ use crate::log::{self, Level};
 const EXTENSION_NAME: &str = "lambda-bootstrap-shutdown";
 
 /// Arms `hook` for `function`: SIGTERM runs it, then ends the process.
-/// When the extension can't be registered (an emulator without the
-/// Extensions API), says so in a log line: the function still serves,
-/// and Lambda would end it with SIGKILL.
+/// When that can't be set up (an emulator without the Extensions API),
+/// says so in a log line, and SIGTERM ends the process as it would without
+/// the feature: the function still serves.
 pub fn arm<F: Function>(client: &Client, function: &'static F, hook: fn(&F)) {
-    // The handler first: no moment when a SIGTERM would kill outright.
+    // Until the hook is armed, SIGTERM does what it always does (end the
+    // process): handlers, once installed, stay, even after a failure below.
+    let unarmed = Arc::new(AtomicBool::new(true));
+    if let Err(error) = signal_hook::flag::register_conditional_default(SIGTERM, Arc::clone(&unarmed)) {
+        return not_armed(error);
+    }
     let mut signals = match Signals::new([SIGTERM]) {
         Ok(signals) => signals,
         Err(error) => return not_armed(error),
@@ -41,7 +48,7 @@ pub fn arm<F: Function>(client: &Client, function: &'static F, hook: fn(&F)) {
     let extension = client.worker();
     let id = match extension.register_extension(EXTENSION_NAME) {
         Ok(id) => id,
-        Err(fatal) => return not_armed(fatal),
+        Err(why) => return not_armed(why),
     };
     let on_signal = move || {
         if signals.forever().next().is_some() {
@@ -59,11 +66,15 @@ pub fn arm<F: Function>(client: &Client, function: &'static F, hook: fn(&F)) {
     let spawned = thread::Builder::new()
         .spawn(on_signal)
         .and_then(|_| thread::Builder::new().spawn(poll));
-    if let Err(error) = spawned {
-        not_armed(error);
+    match spawned {
+        Ok(_) => unarmed.store(false, Ordering::SeqCst),
+        Err(error) => not_armed(error),
     }
 }
 
 fn not_armed(why: impl std::fmt::Display) {
-    log::write(Level::Warn, format_args!("the shutdown hook is not armed: {why}"));
+    log::write(
+        Level::Warn,
+        format_args!("the shutdown hook is not armed ({why}): SIGTERM ends the process without it"),
+    );
 }

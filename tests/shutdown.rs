@@ -7,10 +7,11 @@
 
 mod common;
 
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use common::*;
-use fake_api::{EXTENSION_ID, Invocation, Route, Script, Server};
+use fake_api::{EXTENSION_ID, Invocation, Reply, Route, Script, Server};
 use serde_json::json;
 
 fn fake(script: Script) -> Server {
@@ -84,6 +85,35 @@ fn without_a_hook_nothing_is_registered() {
     let run = started.wait(&server);
     // The last `/next` was still waiting: `finish` answered it.
     assert_eq!(run.steps(), ["next", "response req-1", "next"], "\n{run}");
-    assert!(!run.status.success(), "killed by SIGTERM\n{run}");
+    assert_eq!(run.status.signal(), Some(15), "ended by SIGTERM itself\n{run}");
     assert!(!run.stderr.contains("shutdown"), "\n{run}");
+}
+
+/// A registration the API refuses is a WARN line and no hook: the function
+/// serves on, and SIGTERM ends it at once, as it would without the feature.
+#[test]
+fn a_refused_registration_leaves_sigterm_as_it_was() {
+    let (function, _) = shutdown_bins();
+    let server = fake(
+        Script::new()
+            .wait_when_empty()
+            .on_extension_register(Reply::Status(404)),
+    );
+    let mut started = start_bin(function, Some(&server.addr()), &[]);
+    assert!(server.wait_for_polls(1, Duration::from_secs(10)));
+    server.push(Invocation::new("req-1", r#"{"echo":1}"#));
+    assert_eq!(server.wait_for_requests(3, Duration::from_secs(10)).len(), 3);
+    assert!(server.wait_for_polls(1, Duration::from_secs(10)));
+    started.signal("TERM");
+    started.wait_for_exit();
+    server.finish();
+    let run = started.wait(&server);
+    assert_eq!(
+        run.steps(),
+        ["extension-register", "next", "response req-1", "next"],
+        "\n{run}"
+    );
+    assert_eq!(run.status.signal(), Some(15), "ended by SIGTERM itself\n{run}");
+    assert!(run.stderr.contains("not armed"), "\n{run}");
+    assert!(!run.stderr.contains("the shutdown hook ran"), "\n{run}");
 }

@@ -275,6 +275,12 @@ impl Script {
         self.on_post(INIT_ERROR_PATH.to_owned(), reply)
     }
 
+    /// Answers an extension's registration with `reply` instead of its
+    /// identifier.
+    pub fn on_extension_register(self, reply: Reply) -> Script {
+        self.on_post(EXTENSION_REGISTER_PATH.to_owned(), reply)
+    }
+
     fn on_post(mut self, path: String, reply: Reply) -> Script {
         self.posts.insert(path, reply);
         self
@@ -471,7 +477,10 @@ impl Shared {
                     None => Reply::Status(202),
                 }
             }
-            Route::ExtensionRegister => Reply::Raw(extension_registered()),
+            Route::ExtensionRegister => match state.script.posts.get(&request.path) {
+                Some(reply) => reply.clone(),
+                None => Reply::Raw(extension_registered()),
+            },
             Route::ExtensionNext => Reply::Hold,
             // Includes every target outside the prefix.
             Route::Other => Reply::Status(404),
