@@ -1518,9 +1518,28 @@ fn the_crate_packages_as_the_library_alone() {
             "the built-in function would be published:\n{listed}"
         );
     }
+    // Every module of the library, in subfolders too (the features' own).
+    let mut modules = vec![root().join("src")];
+    while let Some(dir) = modules.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                modules.push(path);
+                continue;
+            }
+            let name = path.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".rs") && !["src/main.rs", "src/handler.rs"].contains(&name.as_str()) {
+                assert!(
+                    files.contains(&name.as_str()),
+                    "{name} is not packaged:\n{listed}"
+                );
+            }
+        }
+    }
+    // Built from what it would upload, with every feature.
     let _guard = lock_builds();
     let mut package = cargo();
-    package.args(["package", "--allow-dirty"]);
-    let output = run_ok("cargo package", package, BUILD_TIMEOUT);
+    package.args(["package", "--allow-dirty", "--all-features"]);
+    let output = run_ok("cargo package --all-features", package, BUILD_TIMEOUT);
     assert!(output.contains("Verifying lambda-bootstrap"), "{output}");
 }
