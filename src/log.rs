@@ -86,15 +86,20 @@ struct Logger {
     concurrent: bool,
 }
 
-/// Until [`install`] runs (and in unit tests): plain lines from INFO up.
+/// The configuration [`install`] read.
 static LOGGER: std::sync::OnceLock<Logger> = std::sync::OnceLock::new();
 
+/// Lines written before [`install`] (a function's `main` may log before it
+/// calls `run`): plain, from INFO up. They leave [`install`] free to read
+/// the configuration when it runs.
+static BEFORE_INSTALL: Logger = Logger {
+    json: false,
+    lowest: Level::Info,
+    concurrent: false,
+};
+
 fn logger() -> &'static Logger {
-    LOGGER.get_or_init(|| Logger {
-        json: false,
-        lowest: Level::Info,
-        concurrent: false,
-    })
+    LOGGER.get().unwrap_or(&BEFORE_INSTALL)
 }
 
 /// In Lambda's classic mode, the one invocation in flight: every line

@@ -699,6 +699,27 @@ fn log_lines_from_the_functions_threads_carry_the_request_id() {
     }
 }
 
+/// A function's `main` may log before it calls `run`: that line is plain,
+/// and the configuration still applies from `run` on.
+#[test]
+fn logging_before_run_leaves_the_configuration_to_run() {
+    let event = json!({"log": [["INFO", "inside"]]}).to_string();
+    let server = fake(Script::new().invoke("req-1", &event));
+    let env = [
+        ("TEST_FUNCTION_LOG_BEFORE_RUN", "1"),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ];
+    let run = run(&server, &env);
+    assert_eq!(run.steps(), happy_steps(&["req-1"]), "\n{run}");
+    assert!(run.stderr.contains("\tINFO\ta line before run"), "\n{run}");
+    let inside = run.stderr.lines().find(|l| l.contains("inside")).unwrap();
+    let inside: Value = serde_json::from_str(inside).unwrap_or_else(|e| panic!("not JSON ({e}): {inside}"));
+    assert_eq!(
+        (&inside["requestId"], &inside["level"]),
+        (&json!("req-1"), &json!("INFO"))
+    );
+}
+
 /// The function's own serde code runs while the event is decoded: a panic
 /// there is the function's panic too, and is reported the same way.
 #[test]

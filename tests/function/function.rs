@@ -30,7 +30,8 @@
 //! `the shutdown hook ran`.
 //!
 //! An event that is not a JSON object of these fields (unknown fields are
-//! ignored) is the runtime's `Runtime.InvalidEvent`. Init fails when
+//! ignored) is the runtime's `Runtime.InvalidEvent`. `main` logs a line
+//! before `run` when `TEST_FUNCTION_LOG_BEFORE_RUN` is set. Init fails when
 //! `TEST_FUNCTION_INIT_FAIL` is set, and panics when `PANIC_PROBE_INIT` is.
 
 use std::io::Write;
@@ -42,6 +43,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 fn main() -> std::process::ExitCode {
+    if std::env::var_os("TEST_FUNCTION_LOG_BEFORE_RUN").is_some() {
+        lambda_bootstrap::info!("a line before run");
+    }
     lambda_bootstrap::run::<Handler>()
 }
 
