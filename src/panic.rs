@@ -16,7 +16,13 @@
 //! catches the panic instead: that invocation (or `init`) is answered
 //! `Runtime.Panic` and the process goes on serving, in either mode. The
 //! hook then only logs the panic and keeps its description (with the
-//! location, which the caught payload lacks) for [`guard`] to report.
+//! location, which the caught payload lacks) for [`guard`] to report: this
+//! thread's own, or, for a payload a scoped thread's `join` handed back and
+//! the function resumed (`resume_unwind` runs no hook), the last panic's on
+//! any thread with that message. A scoped thread that panics and is not
+//! joined makes `std::thread::scope` panic anew ("a scoped thread
+//! panicked"): that is what is reported, the thread's own panic is in the
+//! log line before it.
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
@@ -77,12 +83,19 @@ pub fn install() {
         log::fatal(format_args!("panicked: {description}"));
         // No new invocation from here on, before this one is reported.
         workers::refuse_new_work();
-        let slots = match SLOT.with(|slot| slot.try_borrow().ok()?.clone()) {
-            Some(own) => vec![own],
-            None => SLOTS.lock().unwrap_or_else(PoisonError::into_inner).clone(),
-        };
-        for slot in slots {
-            report(&slot, &description);
+        match SLOT.with(|slot| slot.try_borrow().ok()?.clone()) {
+            Some(own) => {
+                report(&own, &description);
+                workers::abandon_this_thread();
+            }
+            None => {
+                let slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                for slot in slots {
+                    if report(&slot, &description) {
+                        workers::answered_elsewhere();
+                    }
+                }
+            }
         }
         workers::stop();
         std::process::abort();
@@ -90,21 +103,18 @@ pub fn install() {
 }
 
 /// Reports the panic to what `slot` runs, and takes it from the slot: its
-/// thread must not answer it too.
-fn report(slot: &Slot, description: &str) {
+/// thread must not answer it too. Whether it was an invocation.
+fn report(slot: &Slot, description: &str) -> bool {
     let error = Error::new("Runtime.Panic", description);
-    let reported = match replace(slot, Running::Nothing) {
-        Running::Nothing => Ok(()),
-        Running::Init => slot.client.init_error(&error),
-        Running::Invocation(context) => {
-            let answered = slot.client.answer(&context, Err(error));
-            workers::answered_elsewhere();
-            answered
-        }
+    let (reported, invocation) = match replace(slot, Running::Nothing) {
+        Running::Nothing => (Ok(()), false),
+        Running::Init => (slot.client.init_error(&error), false),
+        Running::Invocation(context) => (slot.client.answer(&context, Err(error)), true),
     };
     if let Err(fatal) = reported {
         log::fatal(fatal);
     }
+    invocation
 }
 
 /// Makes this thread a serving thread that answers through `client`
@@ -143,11 +153,13 @@ pub fn guard<T>(context: &Context, function: impl FnOnce() -> Result<T, Error>) 
 
 fn run<T>(running: Running, work: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     if UNWINDS {
+        // A panic the function caught itself earlier is not this one.
+        UNWINDING.with(|slot| slot.borrow_mut().take());
         return panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
             let message = text(&*payload);
             let last = || {
                 let last = LAST_UNWOUND.lock().unwrap_or_else(PoisonError::into_inner).take();
-                last.filter(|description| description.starts_with(message))
+                last.filter(|description| !message.is_empty() && description.starts_with(message))
             };
             let description = UNWINDING.with(|slot| slot.borrow_mut().take()).or_else(last);
             Err(Error::new(

@@ -8,6 +8,7 @@
 //! lets the answers being computed go out for up to [`DRAIN`], then exits.
 //! Without the variable none of this runs: one loop on the main thread.
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -33,24 +34,41 @@ pub fn concurrent() -> bool {
     CONCURRENT.load(Ordering::Relaxed)
 }
 
+thread_local! {
+    /// Whether this thread holds a [`Busy`]: the panic hook's to know.
+    static BUSY_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Counts an invocation as in flight until it is dropped.
 pub struct Busy(());
 
 impl Drop for Busy {
     fn drop(&mut self) {
         BUSY.fetch_sub(1, Ordering::SeqCst);
+        BUSY_HERE.set(false);
     }
 }
 
 /// Marks an invocation taken from `/next` as in flight.
 pub fn busy() -> Busy {
     BUSY.fetch_add(1, Ordering::SeqCst);
+    BUSY_HERE.set(true);
     Busy(())
 }
 
-/// The panic hook answered an invocation whose [`Busy`] will never drop.
+/// The panic hook answered an invocation of another thread's, whose
+/// [`Busy`] will never drop (that thread parks).
 pub fn answered_elsewhere() {
     BUSY.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// The panic hook runs on this thread, which will never go on: whatever it
+/// had in flight (answered by the hook, or lost to a panic in the runtime's
+/// own code) is not to be waited for.
+pub fn abandon_this_thread() {
+    if BUSY_HERE.replace(false) {
+        BUSY.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The answer to an invocation that arrived once the process was stopping:
