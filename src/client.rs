@@ -104,7 +104,7 @@ impl Client {
     /// Opens no connection yet: that happens on the first call.
     pub fn new(address: &str) -> Result<Client, Fatal> {
         let bad = || Fatal::BadAddress(address.to_owned());
-        let url = address::base_url(address)?;
+        let url = address::base_url(address).ok_or_else(bad)?;
         let socket_address = address::socket_address(&url).ok_or_else(bad)?;
         let base = url + "/2018-06-01/runtime";
         let next_uri = Uri::try_from(base.clone() + "/invocation/next").map_err(|_| bad())?;
@@ -430,6 +430,7 @@ mod tests {
         ] {
             let error = Client::new(address).err().expect(address);
             assert!(matches!(error, Fatal::BadAddress(_)), "{address:?}: {error}");
+            assert!(error.to_string().contains(address::VARIABLE), "{error}");
         }
     }
 }
