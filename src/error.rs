@@ -27,7 +27,8 @@ const MAX_HEADER_BYTES: usize = 128;
 ///
 /// `?` converts anything that is an error: any `std::error::Error`, a
 /// `Box<dyn Error + Send + Sync>`, an `anyhow::Error`, a `String` or a
-/// `&str`. The type is the Rust type's own name (`ParseIntError`), or
+/// `&str`. The type is the Rust type's own name (`ParseIntError`; with its
+/// module for a type named `Error`: `io::Error`, `anyhow::Error`), or
 /// `Error` for a boxed error or a message; the message is its `Display`;
 /// the stack trace its chain of `source()`s. Choose the name with
 /// [`Error::new`]: it reaches the caller exactly as given.
@@ -173,7 +174,7 @@ impl<E: Into<Boxed>> From<E> for Error {
             source = cause.source();
         }
         Error {
-            name: Cow::Borrowed(name),
+            name,
             message: error.to_string(),
             stack_trace,
         }
@@ -181,10 +182,13 @@ impl<E: Into<Boxed>> From<E> for Error {
 }
 
 /// A type's own name from its full path: `core::num::error::ParseIntError`
-/// is `ParseIntError`, generics dropped. A type that erases the error's
-/// own (a box, `anyhow::Error`) or is only a message (`String`, `&str`)
-/// is `Error`.
-fn short_name(full: &'static str) -> &'static str {
+/// is `ParseIntError`, generics dropped. A type named `Error` keeps its
+/// module's name, which says what it is (`std::io::error::Error` is
+/// `io::Error`, `serde_json::error::Error` is `serde_json::Error`: the
+/// `error` modules crates keep their errors in are skipped). A box, which
+/// erases the error's own type, and a message (`String`, `&str`) are
+/// `Error`.
+fn short_name(full: &'static str) -> Cow<'static, str> {
     let erased = [
         "alloc::boxed::Box<",
         "alloc::string::String",
@@ -192,10 +196,15 @@ fn short_name(full: &'static str) -> &'static str {
         "alloc::borrow::Cow<",
     ];
     if erased.iter().any(|prefix| full.starts_with(prefix)) {
-        return "Error";
+        return Cow::Borrowed("Error");
     }
     let path = full.split('<').next().unwrap_or(full);
-    path.rsplit(':').next().unwrap_or(path)
+    let mut segments = path.split(':').filter(|s| !s.is_empty() && *s != "error");
+    match (segments.next_back(), segments.next_back()) {
+        (Some("Error"), Some(module)) => Cow::Owned(format!("{module}::Error")),
+        (Some(name), _) => Cow::Borrowed(name),
+        (None, _) => Cow::Borrowed("Error"),
+    }
 }
 
 impl fmt::Debug for Error {
@@ -300,7 +309,10 @@ mod tests {
             .into();
         assert_eq!(utf8.error_type(), "Utf8Error");
         let io: Error = std::io::Error::other("disk full").into();
-        assert_eq!((io.error_type(), io.message()), ("Error", "disk full"));
+        assert_eq!((io.error_type(), io.message()), ("io::Error", "disk full"));
+        let json: Error = serde_json::from_str::<u8>("x").unwrap_err().into();
+        assert_eq!(json.error_type(), "serde_json::Error");
+        assert_eq!(json.header_type(), "Function.Error", "not of Lambda's shape");
     }
 
     #[test]
@@ -342,7 +354,7 @@ mod tests {
             body(&error),
             serde_json::json!({
                 "errorMessage": "loading the order",
-                "errorType": "Error",
+                "errorType": "anyhow::Error",
                 "stackTrace": ["reading the count", "invalid digit found in string"],
             })
         );

@@ -565,7 +565,7 @@ pub fn runtime_table() -> Vec<Row> {
         row(
             "? on an io::Error with a cause",
             br#"{"fail_with":"io"}"#,
-            error("Error", "Function.Error"),
+            error("io::Error", "Function.Error"),
         ),
         row(
             "? on a ParseIntError",
