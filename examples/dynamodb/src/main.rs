@@ -14,7 +14,7 @@
 //! is answered with the service's error code as the error's name
 //! (`ResourceNotFoundException`...), which callers can match on.
 
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -58,11 +58,7 @@ impl Function for Handler {
                 .http_client(https)
                 .load(),
         );
-        Ok(Handler {
-            tokio,
-            dynamodb: Client::new(&sdk),
-            table,
-        })
+        Ok(Handler::new(tokio, &sdk, table))
     }
 
     fn handle(&self, note: Note, context: &Context) -> Result<Note, Error> {
@@ -101,6 +97,18 @@ impl Function for Handler {
     }
 }
 
+impl Handler {
+    /// A handler whose calls, made by a client of the SDK configuration
+    /// `sdk`, run on `tokio`, for `table`.
+    fn new(tokio: tokio::runtime::Runtime, sdk: &SdkConfig, table: String) -> Handler {
+        Handler {
+            tokio,
+            dynamodb: Client::new(sdk),
+            table,
+        }
+    }
+}
+
 /// The table's name, from `TABLE_NAME`.
 fn table(variable: Result<String, std::env::VarError>) -> Result<String, Error> {
     variable
@@ -131,6 +139,39 @@ mod tests {
                 text: "two apples".into()
             }
         );
+    }
+
+    /// A unit test builds the `Context` (and the SDK's configuration) the
+    /// runtime would hand over: here, an endpoint nothing listens on, no
+    /// retries, and the error is the SDK's, named for the caller.
+    #[test]
+    fn a_call_that_cannot_connect_is_an_sdk_error() {
+        use aws_config::Region;
+        use aws_config::retry::RetryConfig;
+        use aws_sdk_dynamodb::config::Credentials;
+
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sdk = tokio.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9")
+                .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+                .retry_config(RetryConfig::disabled())
+                .http_client(aws_smithy_http_client::Builder::new().build_http())
+                .load(),
+        );
+        let handler = Handler::new(tokio, &sdk, "notes".into());
+        let mut context = Context::default();
+        context.request_id = "test-1".into();
+        let note = Note {
+            id: "note-1".into(),
+            text: "two apples".into(),
+        };
+        let error = handler.handle(note, &context).unwrap_err();
+        assert_eq!(error.error_type(), "AwsSdkError", "{error}");
     }
 
     #[test]
