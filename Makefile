@@ -301,7 +301,8 @@ test: setup-test ## Clippy, docs, every test (the slow ones too), then the forma
 	cd $(ROOT) && $(CARGO) clippy --all-targets $(FAKE_API) -- -D warnings
 	cd $(ROOT) && RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --lib
 	cd $(ROOT) && $(CARGO) test $(FAKE_API)
-	cd $(ROOT) && $(CARGO) test --all-features --lib --doc
+	cd $(ROOT) && $(CARGO) test --all-features --lib
+	cd $(ROOT) && $(CARGO) test --all-features --doc
 	cd $(ROOT) && BOOTSTRAP_STRICT=1 $(CARGO) test -- --include-ignored
 	cd $(ROOT)/examples/dynamodb && $(CARGO) clippy --all-targets -- -D warnings
 	cd $(ROOT)/examples/dynamodb && $(CARGO) test
