@@ -34,29 +34,30 @@ pub const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024 + 100;
 const MAX_STATUS_BODY_BYTES: u64 = 64 * 1024;
 
 /// One invocation, from the head of `/next`'s answer on: its context, and
-/// its event still to be read.
+/// the body with its event, still to be read.
 pub struct Invocation {
     /// The invocation's headers, and the outlet for a streamed answer.
     pub context: Context,
-    /// The event, to be read with [`Event::read`].
-    pub event: Event,
+    /// The event's bytes, to be read with [`Body::read`].
+    pub body: Body,
 }
 
-/// An invocation's event, before it is read.
-pub enum Event {
+/// The body of `/next`'s answer, before it is read.
+pub enum Body {
     /// The answer whose body is the event.
     Unread(Response<ureq::Body>),
-    /// What answers the invocation instead: its head was too large.
-    Refused(Error),
+    /// No event to read: this error answers the invocation (its head was
+    /// too large).
+    Unreadable(Error),
 }
 
-impl Event {
+impl Body {
     /// Reads the event: its bytes, or the error that answers the invocation
     /// when they can't be had (over [`MAX_EVENT_BYTES`]).
     pub fn read(self) -> Result<Result<Vec<u8>, Error>, Fatal> {
         let mut response = match self {
-            Event::Unread(response) => response,
-            Event::Refused(error) => return Ok(Err(error)),
+            Body::Unread(response) => response,
+            Body::Unreadable(error) => return Ok(Err(error)),
         };
         let body = response
             .body_mut()
@@ -192,7 +193,7 @@ impl Client {
         context.outlet = Some(Arc::clone(&self.outlet));
         Ok(Invocation {
             context,
-            event: Event::Unread(response),
+            body: Body::Unread(response),
         })
     }
 
@@ -212,7 +213,7 @@ impl Client {
                 request_id,
                 ..Context::default()
             },
-            event: Event::Refused(Error::new(
+            body: Body::Unreadable(Error::new(
                 "Runtime.HeadersTooLarge",
                 format!("the invocation's headers are over {MAX_HEAD_BYTES} bytes"),
             )),

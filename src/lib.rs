@@ -136,12 +136,12 @@ fn serve<F: Function>(client: &Client, function: &F) -> Result<Infallible, Fatal
     panic::register(client);
     loop {
         workers::park_if_stopping();
-        let Invocation { context, event } = client.next()?;
+        let Invocation { context, body } = client.next()?;
         // From its head on, the invocation is this worker's to answer: a
         // process that stops from now on waits for it.
         let _busy = workers::busy();
         let stopping = workers::stopping_error();
-        let event = event.read()?;
+        let event = body.read()?;
         log::set_request_id(&context.request_id);
         if !workers::concurrent() {
             xray::set_trace_variable(context.trace_id.as_deref());

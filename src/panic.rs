@@ -82,7 +82,7 @@ pub fn install() {
         }
         log::fatal(format_args!("panicked: {description}"));
         // No new invocation from here on, before this one is reported.
-        workers::refuse_new_work();
+        workers::stop_taking_work();
         match SLOT.with(|slot| slot.try_borrow().ok()?.clone()) {
             Some(own) => {
                 report(&own, &description);
@@ -136,22 +136,26 @@ pub fn register(client: &Client) {
 
 /// Runs `Function::init`: a panic in it is reported as its error.
 pub fn guard_init<T>(init: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    run(Running::Init, init)
+    run(|| Running::Init, init)
 }
 
 /// Runs the function for `context`'s invocation: a panic in it is that
 /// invocation's error.
 pub fn guard<T>(context: &Context, function: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    let answer_needs = Context {
-        request_id: context.request_id.clone(),
-        invocation_id: context.invocation_id.clone(),
-        outlet: context.outlet.clone(),
-        ..Context::default()
+    let answer_needs = || {
+        Running::Invocation(Context {
+            request_id: context.request_id.clone(),
+            invocation_id: context.invocation_id.clone(),
+            outlet: context.outlet.clone(),
+            ..Context::default()
+        })
     };
-    run(Running::Invocation(answer_needs), function)
+    run(answer_needs, function)
 }
 
-fn run<T>(running: Running, work: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+/// Runs `work` guarded: with `panic = "unwind"`, catching its panic; else
+/// with this thread's slot saying what it runs (`running`, made only then).
+fn run<T>(running: impl FnOnce() -> Running, work: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     if UNWINDS {
         // A panic the function caught itself earlier is not this one.
         UNWINDING.with(|slot| slot.borrow_mut().take());
@@ -171,7 +175,7 @@ fn run<T>(running: Running, work: impl FnOnce() -> Result<T, Error>) -> Result<T
     let Some(slot) = SLOT.with(|slot| slot.borrow().clone()) else {
         return work();
     };
-    replace(&slot, running);
+    replace(&slot, running());
     let result = work();
     if let Running::Nothing = replace(&slot, Running::Nothing) {
         // A thread the function started panicked: the hook has taken this

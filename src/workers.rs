@@ -96,14 +96,14 @@ pub fn park_if_stopping() {
 const QUIET: Duration = Duration::from_millis(50);
 
 /// From now on, an invocation that arrives is answered `Runtime.Stopping`.
-pub fn refuse_new_work() {
+pub fn stop_taking_work() {
     STOPPING.store(true, Ordering::SeqCst);
 }
 
 /// Stops taking invocations and, with several workers, waits (up to
 /// [`DRAIN`]) until every invocation in flight is answered.
 pub fn stop() {
-    refuse_new_work();
+    stop_taking_work();
     if !concurrent() {
         return;
     }
