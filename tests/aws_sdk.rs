@@ -95,18 +95,7 @@ impl Moto {
 fn build(arch: &str) -> PathBuf {
     let target_dir = root().join("target").join("sdk");
     let mut make = Command::new("make");
-    for name in [
-        "MAKEFLAGS",
-        "MFLAGS",
-        "MAKELEVEL",
-        "CARGO_MAKEFLAGS",
-        "RUSTFLAGS",
-        "ARCH",
-        "PROFILE",
-        "FEATURES",
-    ] {
-        make.env_remove(name);
-    }
+    common::fresh_build_env(&mut make);
     let mut make = make
         .arg("-s")
         .arg("-f")

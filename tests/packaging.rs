@@ -117,32 +117,12 @@ fn has_nightly() -> bool {
         })
 }
 
-/// A command with the environment of a fresh shell as far as builds go:
-/// nothing of the outer make's jobserver, no RUSTFLAGS (which would replace
-/// the size flags), none of the Makefile's variables, and the packaging
+/// A command with the environment of a fresh shell as far as builds go (see
+/// [`common::fresh_build_env`]), run in the project with the packaging
 /// target directory.
 fn quiet_command(program: impl Into<OsString>) -> Command {
     let mut command = Command::new(program.into());
-    for name in [
-        "MAKEFLAGS",
-        "MFLAGS",
-        "MAKELEVEL",
-        "CARGO_MAKEFLAGS",
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "ARCH",
-        "PROFILE",
-        "FEATURES",
-        "EXAMPLE",
-        "SIZE_FEATURES",
-        "EVENTS",
-        "EVENT",
-        "PORT",
-        "GREETING",
-    ] {
-        command.env_remove(name);
-    }
+    common::fresh_build_env(&mut command);
     command
         .current_dir(root())
         .env("CARGO_TARGET_DIR", packaging_dir())

@@ -139,6 +139,32 @@ pub fn cargo(dir: &Path, args: &[&str], target_dir: &Path) -> String {
     output
 }
 
+/// Clears what a build or `make` must not inherit from the outer `cargo
+/// test` or `make test`: their jobserver, RUSTFLAGS (which would replace
+/// the size flags), a target, and the Makefile's variables.
+pub fn fresh_build_env(command: &mut Command) {
+    for name in [
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKELEVEL",
+        "CARGO_MAKEFLAGS",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "ARCH",
+        "PROFILE",
+        "PANIC",
+        "FEATURES",
+        "EXAMPLE",
+        "EVENTS",
+        "EVENT",
+        "PORT",
+        "GREETING",
+    ] {
+        command.env_remove(name);
+    }
+}
+
 /// Straight to stderr: the harness swallows a passing test's `println!`.
 pub fn note(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
