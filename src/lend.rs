@@ -139,8 +139,11 @@ mod tests {
             }
             let lender = Lender::default();
             let id = lender.opened(&client);
-            // Give loopback a moment to deliver the byte or the close.
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            // Until loopback has delivered the byte or the close (bounded).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while idle_and_open(&client) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
             let lent = lender.lend(address).unwrap();
             assert_ne!(
                 lent.local_addr().unwrap(),
