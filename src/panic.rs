@@ -42,6 +42,10 @@ enum Running {
     Init,
     /// Only what an answer needs (request and invocation ids, the outlet).
     Invocation(Context),
+    /// The hook answered this thread's invocation (and counted it out of
+    /// the invocations in flight): the thread must not answer it, nor
+    /// count it out, again.
+    Answered,
 }
 
 /// One per serving thread: its client and what it runs. Only that thread
@@ -84,14 +88,17 @@ pub fn install() {
         // No new invocation from here on, before this one is reported.
         workers::stop_taking_work();
         match SLOT.with(|slot| slot.try_borrow().ok()?.clone()) {
+            // This thread never goes on: what it had in flight is not to be
+            // waited for, unless another panic's hook has answered it.
             Some(own) => {
-                report(&own, &description);
-                workers::abandon_this_thread();
+                if report(&own, &description) != Reported::Earlier {
+                    workers::abandon_this_thread();
+                }
             }
             None => {
                 let slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner).clone();
                 for slot in slots {
-                    if report(&slot, &description) {
+                    if report(&slot, &description) == Reported::Invocation {
                         workers::answered_elsewhere();
                     }
                 }
@@ -102,19 +109,34 @@ pub fn install() {
     }));
 }
 
+/// What [`report`] found in a slot.
+#[derive(PartialEq, Eq)]
+enum Reported {
+    /// Nothing to report to, or `init`.
+    NoInvocation,
+    /// An invocation, now answered.
+    Invocation,
+    /// An invocation an earlier panic's hook answered.
+    Earlier,
+}
+
 /// Reports the panic to what `slot` runs, and takes it from the slot: its
-/// thread must not answer it too. Whether it was an invocation.
-fn report(slot: &Slot, description: &str) -> bool {
+/// thread must not answer it too.
+fn report(slot: &Slot, description: &str) -> Reported {
     let error = Error::new("Runtime.Panic", description);
-    let (reported, invocation) = match replace(slot, Running::Nothing) {
-        Running::Nothing => (Ok(()), false),
-        Running::Init => (slot.client.init_error(&error), false),
-        Running::Invocation(context) => (slot.client.answer(&context, Err(error)), true),
+    let (reported, found) = match replace(slot, Running::Answered) {
+        Running::Answered => (Ok(()), Reported::Earlier),
+        Running::Nothing => {
+            replace(slot, Running::Nothing);
+            (Ok(()), Reported::NoInvocation)
+        }
+        Running::Init => (slot.client.init_error(&error), Reported::NoInvocation),
+        Running::Invocation(context) => (slot.client.answer(&context, Err(error)), Reported::Invocation),
     };
     if let Err(fatal) = reported {
         log::fatal(fatal);
     }
-    invocation
+    found
 }
 
 /// Makes this thread a serving thread that answers through `client`
@@ -160,12 +182,18 @@ fn run<T>(running: impl FnOnce() -> Running, work: impl FnOnce() -> Result<T, Er
         // A panic the function caught itself earlier is not this one.
         UNWINDING.with(|slot| slot.borrow_mut().take());
         return panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+            // The descriptions the hook kept may be of other panics (one
+            // the function caught, another thread's): only one that begins
+            // with this payload's text is this panic's.
             let message = text(&*payload);
+            let own = UNWINDING.with(|slot| slot.borrow_mut().take());
             let last = || {
                 let last = LAST_UNWOUND.lock().unwrap_or_else(PoisonError::into_inner).take();
                 last.filter(|description| !message.is_empty() && description.starts_with(message))
             };
-            let description = UNWINDING.with(|slot| slot.borrow_mut().take()).or_else(last);
+            let description = own
+                .filter(|description| description.starts_with(message))
+                .or_else(last);
             Err(Error::new(
                 "Runtime.Panic",
                 description.unwrap_or_else(|| message.to_owned()),
@@ -177,7 +205,7 @@ fn run<T>(running: impl FnOnce() -> Running, work: impl FnOnce() -> Result<T, Er
     };
     replace(&slot, running());
     let result = work();
-    if let Running::Nothing = replace(&slot, Running::Nothing) {
+    if let Running::Answered = replace(&slot, Running::Nothing) {
         // A thread the function started panicked: the hook has taken this
         // invocation and is answering it before it aborts the process.
         // Answering here too would answer twice.

@@ -210,6 +210,42 @@ fn a_panic_on_a_thread_of_the_functions_answers_every_invocation_in_flight() {
     );
 }
 
+/// Two panics, one invocation: a thread of the function's panics, which
+/// answers every invocation in flight, and then the invocation's own
+/// worker panics too. The invocation is counted out of those in flight
+/// once, so the process still waits for one whose event is arriving.
+#[test]
+fn a_second_panic_of_an_answered_invocation_does_not_cut_the_drain_short() {
+    let server = fake(Script::new().wait_when_empty());
+    let started = start(&server, &concurrency("2"));
+    assert!(server.wait_for_polls(2, Duration::from_secs(10)));
+    server.push(Invocation::new(
+        "boom",
+        r#"{"thread_panics_after_ms":100,"sleep_ms":400,"panic":"boom"}"#,
+    ));
+    let arriving = Invocation::new("arriving", r#"{"echo":"arrived"}"#);
+    server.push(Reply::SlowBody(arriving, Duration::from_millis(1200)));
+    let run = started.wait(&server);
+    run.assert_failed();
+    assert_answered_once(&run, &[]);
+    let message = assert_error_report(run.only(Route::Error("boom")), "Runtime.Panic");
+    assert!(
+        message.contains("a thread of the function's panicked"),
+        "{message}\n{run}"
+    );
+    let answers = run
+        .requests
+        .iter()
+        .filter(|r| matches!(r.route(), Route::Response("arriving") | Route::Error("arriving")))
+        .count();
+    assert_eq!(answers, 1, "the invocation still arriving went unanswered\n{run}");
+    assert!(
+        run.elapsed < Duration::from_secs(8),
+        "exited after {:?}\n{run}",
+        run.elapsed
+    );
+}
+
 /// An invocation is the worker's from the moment its head arrives: while
 /// its event is still on its way, a process that must stop waits for it
 /// and answers it.

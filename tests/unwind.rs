@@ -33,6 +33,12 @@ fn a_caught_panic_answers_its_invocation_and_the_loop_goes_on() {
             json!({"on_thread": true, "panic": "boom on a thread"}),
         ),
         ("in-decode", json!({"panic_in_decode": true})),
+        // The function catches a panic of its own first: that one is not
+        // what the invocation reports.
+        (
+            "caught-first",
+            json!({"caught_panic": true, "on_thread": true, "panic": "boom after a caught one"}),
+        ),
     ];
     let mut script = Script::new();
     for (id, event) in &panics {
@@ -61,12 +67,18 @@ fn a_caught_panic_answers_its_invocation_and_the_loop_goes_on() {
             message.contains("function.rs:"),
             "{id}: no location in {message:?}"
         );
+        assert!(
+            !message.contains("caught by the function"),
+            "{id}: another panic's description in {message:?}"
+        );
         assert_eq!(
             json(run.only(Route::Response(&format!("after-{id}")))),
             answer(&format!("after-{id}"), json!({"echo": "Ada"}))
         );
     }
     assert!(run.stderr.contains("ERROR\tpanicked: boom"), "\n{run}");
+    let message = assert_error_report(run.only(Route::Error("caught-first")), "Runtime.Panic");
+    assert!(message.contains("boom after a caught one"), "{message}\n{run}");
 }
 
 /// A panic mid-stream ends the stream with the `Runtime.Panic` trailers,

@@ -23,8 +23,11 @@
 //! | `"panic_in_decode": true` | panics while the event is decoded |
 //! | `"stream": {...}` | streams instead of answering: see [`StreamCommand`] |
 //! | `"stack_kib": n` | uses `n` KiB of stack first |
-//! | `"late_stream_ms": n` | leaves a thread that, `n` ms later, opens this invocation's stream and writes to it (logging `late write refused` when that fails) |
-//! | `"on_thread": true` | does all of the above on a scoped thread of its own |
+//! | `"late_stream": true` | leaves a thread that, once an invocation with `"late_stream_check"` has begun, opens this (long answered) invocation's stream and writes to it, logging `late write refused` when that fails |
+//! | `"late_stream_check": true` | lets that thread go, and waits (10 s at most) until it has written |
+//! | `"thread_panics_after_ms": n` | first leaves a thread of its own that panics `n` ms later |
+//! | `"caught_panic": true` | first panics and catches it itself (with `panic = "unwind"` only) |
+//! | `"on_thread": true` | then does the rest on a scoped thread of its own |
 //!
 //! Built with the `shutdown` feature, it has a shutdown hook that logs
 //! `the shutdown hook ran`.
@@ -75,7 +78,13 @@ pub struct Command {
     stack_kib: Option<usize>,
     #[serde(default)]
     on_thread: bool,
-    late_stream_ms: Option<u64>,
+    #[serde(default)]
+    late_stream: bool,
+    #[serde(default)]
+    late_stream_check: bool,
+    thread_panics_after_ms: Option<u64>,
+    #[serde(default)]
+    caught_panic: bool,
     /// `true`: panics while the event is decoded, in serde code of the
     /// function's own, which the runtime must report like any panic.
     #[serde(rename = "panic_in_decode", default, deserialize_with = "panic_if_true")]
@@ -172,14 +181,23 @@ impl Function for Handler {
     }
 
     fn handle(&self, mut command: Command, context: &Context) -> Result<Option<Answer>, Error> {
+        if let Some(ms) = command.thread_panics_after_ms.take() {
+            thread_panics_after(ms);
+        }
+        if std::mem::take(&mut command.caught_panic) {
+            caught_panic();
+        }
         if std::mem::take(&mut command.on_thread) {
             return on_thread(|| self.handle(command, context));
         }
         if let Some(kib) = command.stack_kib {
             use_stack(kib);
         }
-        if let Some(ms) = command.late_stream_ms {
-            late_stream(context.clone(), ms);
+        if command.late_stream {
+            late_stream(context.clone());
+        }
+        if command.late_stream_check {
+            late_stream_check()?;
         }
         if let Some(ms) = command.sleep_ms {
             std::thread::sleep(Duration::from_millis(ms));
@@ -263,16 +281,58 @@ fn on_thread<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// A thread that outlives the invocation: `ms` later it opens the stream
-/// of `context`'s invocation, long answered, and writes to it.
+/// Whether the late thread may go, and whether it has written.
+static LATE: Mutex<(bool, bool)> = Mutex::new((false, false));
+static LATE_CHANGED: Condvar = Condvar::new();
+
+/// A thread that outlives the invocation: once a later invocation lets it
+/// go ([`late_stream_check`]), it opens the stream of `context`'s
+/// invocation, long answered, and writes to it.
 #[inline(never)]
-fn late_stream(context: Context, ms: u64) {
+fn late_stream(context: Context) {
     std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(ms));
+        let late = LATE.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut late, _) = LATE_CHANGED
+            .wait_timeout_while(late, Duration::from_secs(10), |(go, _)| !*go)
+            .unwrap_or_else(|e| e.into_inner());
         if context.stream().write_all(b"late bytes").is_err() {
             lambda_bootstrap::info!("late write refused");
         }
+        late.1 = true;
+        LATE_CHANGED.notify_all();
     });
+}
+
+/// Lets the late thread go, and waits (10 s at most) until it has written.
+#[inline(never)]
+fn late_stream_check() -> Result<(), Error> {
+    let mut late = LATE.lock().unwrap_or_else(|e| e.into_inner());
+    late.0 = true;
+    LATE_CHANGED.notify_all();
+    let (late, timeout) = LATE_CHANGED
+        .wait_timeout_while(late, Duration::from_secs(10), |(_, done)| !*done)
+        .unwrap_or_else(|e| e.into_inner());
+    drop(late);
+    if timeout.timed_out() {
+        return Err(Error::new("Function.LateTimeout", "the late thread never wrote"));
+    }
+    Ok(())
+}
+
+/// A thread of the function's own, left to panic `ms` from now.
+#[inline(never)]
+fn thread_panics_after(ms: u64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(ms));
+        panic!("a thread of the function's panicked");
+    });
+}
+
+/// A panic the function catches itself (it can only with `panic =
+/// "unwind"`): not the invocation's to report.
+#[inline(never)]
+fn caught_panic() {
+    let _ = std::panic::catch_unwind(|| panic!("caught by the function"));
 }
 
 /// Uses `kib` KiB of stack, a KiB a frame.
@@ -311,9 +371,9 @@ fn barrier(n: usize) -> Result<usize, Error> {
 
 /// Fails with `?` on an error of `kind`, as functions do: `io` (an
 /// `io::Error` with a cause), `parse_int`, `utf8`, `boxed` (a
-/// `Box<dyn Error + Send + Sync>`), `message` (a `String`). (anyhow's
-/// errors convert as boxed ones do: src/error.rs tests them, and anyhow's
-/// backtraces would weigh on the size guards, which build this function.)
+/// `Box<dyn Error + Send + Sync>`), `message` (a `String`). (`anyhow::Error`
+/// is not among them: src/error.rs tests it, and anyhow's backtraces would
+/// weigh on the size guards, which build this function.)
 #[inline(never)]
 fn converted(kind: &str) -> Result<Option<Answer>, Error> {
     match kind {
