@@ -384,8 +384,8 @@ fn a_64_mib_write_is_one_chunk_without_a_copy() {
 #[test]
 fn a_context_kept_past_its_invocation_streams_nothing() {
     let script = Script::new()
-        .invoke("first", r#"{"late_stream_ms":200,"echo":1}"#)
-        .invoke("second", r#"{"sleep_ms":600,"echo":2}"#);
+        .invoke("first", r#"{"late_stream":true,"echo":1}"#)
+        .invoke("second", r#"{"late_stream_check":true,"echo":2}"#);
     let run = run(&fake(script), &[]);
     assert_eq!(run.steps(), happy_steps(&["first", "second"]), "\n{run}");
     assert_answered_once(&run, &[]);
