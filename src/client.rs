@@ -189,7 +189,7 @@ impl Client {
             }
         };
         let mut context = headers::context_from(response.headers())?;
-        self.outlet.begin(&context.request_id);
+        context.serial = self.outlet.begin(&context.request_id);
         context.outlet = Some(Arc::clone(&self.outlet));
         Ok(Invocation {
             context,
@@ -230,7 +230,7 @@ impl Client {
         let streamed = context
             .outlet
             .as_ref()
-            .and_then(|outlet| outlet.finish(&context.request_id, result.as_ref().err()));
+            .and_then(|outlet| outlet.finish(context.serial, result.as_ref().err()));
         if let Some(streamed) = streamed {
             return status::settle(RESPONSE, streamed.map_err(Fatal::Stream)?);
         }

@@ -33,6 +33,9 @@ pub struct Context {
     pub(crate) invocation_id: Option<String>,
     /// Where a streamed answer goes: the serving worker's outlet.
     pub(crate) outlet: Option<Arc<Outlet>>,
+    /// The invocation's number on that outlet, which tells it apart from a
+    /// later one with the same request id (a retry).
+    pub(crate) serial: u64,
 }
 
 impl Context {
@@ -55,7 +58,7 @@ impl Context {
     pub fn stream(&self) -> Stream {
         Stream::open(
             self.outlet.as_ref(),
-            &self.request_id,
+            self.serial,
             self.invocation_id.as_deref(),
             None,
         )
@@ -64,7 +67,7 @@ impl Context {
     /// Whether the function opened this invocation's stream.
     pub(crate) fn is_streaming(&self) -> bool {
         let outlet = self.outlet.as_ref();
-        outlet.is_some_and(|outlet| outlet.is_open_for(&self.request_id))
+        outlet.is_some_and(|outlet| outlet.is_open_for(self.serial))
     }
 
     /// Like [`Context::stream`], for a function URL (or API Gateway) answer:
@@ -73,7 +76,7 @@ impl Context {
     pub fn stream_http(&self, status: u16, headers: &[(&str, &str)], cookies: &[&str]) -> Stream {
         Stream::open(
             self.outlet.as_ref(),
-            &self.request_id,
+            self.serial,
             self.invocation_id.as_deref(),
             Some(stream::prelude(status, headers, cookies)),
         )

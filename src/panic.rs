@@ -40,7 +40,8 @@ const UNWINDS: bool = cfg!(panic = "unwind");
 enum Running {
     Nothing,
     Init,
-    /// Only what an answer needs (request and invocation ids, the outlet).
+    /// Only what an answer needs (request and invocation ids, the outlet and
+    /// the number on it).
     Invocation(Context),
     /// The hook answered this thread's invocation (and counted it out of
     /// the invocations in flight): the thread must not answer it, nor
@@ -169,6 +170,7 @@ pub fn guard<T>(context: &Context, function: impl FnOnce() -> Result<T, Error>) 
             request_id: context.request_id.clone(),
             invocation_id: context.invocation_id.clone(),
             outlet: context.outlet.clone(),
+            serial: context.serial,
             ..Context::default()
         })
     };

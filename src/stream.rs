@@ -76,8 +76,9 @@ pub struct Stream {
     /// `None` for a [`Context`](crate::Context) that no runtime handed out
     /// (made in a test): there is nowhere to write.
     outlet: Option<Arc<Outlet>>,
-    /// The invocation the stream belongs to: a write after it is over fails.
-    request_id: String,
+    /// The invocation the stream belongs to, by its number on the outlet: a
+    /// write after it is over fails.
+    serial: u64,
 }
 
 /// Where one worker's streamed answers go: its connection (through the
@@ -95,10 +96,17 @@ pub(crate) struct Outlet {
 
 /// The invocation a worker serves, and its stream: a stream belongs to it
 /// alone. A `Context` (or a `Stream`) kept past its invocation, on a thread
-/// of the function's, can open or write nothing in the next one's.
+/// of the function's, can open or write nothing in a later one's. They are
+/// told apart by number, not by request id: an asynchronous retry comes
+/// again with the same id, possibly to the same worker.
 #[derive(Default)]
 struct Serving {
-    /// Its request id; empty once it is answered.
+    /// How many invocations this worker has begun.
+    begun: u64,
+    /// The number of the one it serves (the `begun`th); `None` once it is
+    /// answered.
+    current: Option<u64>,
+    /// Its request id, for the stream's path.
     request_id: String,
     open: Option<Open>,
 }
@@ -121,19 +129,19 @@ struct Open {
 }
 
 impl Stream {
-    /// Opens the stream of invocation `request_id` in `outlet`, or returns
-    /// the one already open (a second `stream_http` keeps the first one's
-    /// prelude). Nothing opens once the invocation is answered: the stream
-    /// returned then refuses every write.
+    /// Opens the stream of invocation number `serial` in `outlet`, or
+    /// returns the one already open (a second `stream_http` keeps the first
+    /// one's prelude). Nothing opens once the invocation is answered: the
+    /// stream returned then refuses every write.
     pub(crate) fn open(
         outlet: Option<&Arc<Outlet>>,
-        request_id: &str,
+        serial: u64,
         invocation_id: Option<&str>,
         prelude: Option<Vec<u8>>,
     ) -> Stream {
         if let Some(outlet) = outlet {
             let mut serving = outlet.lock();
-            if serving.request_id == request_id && serving.open.is_none() {
+            if serving.current == Some(serial) && serving.open.is_none() {
                 serving.open = Some(Open {
                     invocation_id: invocation_id.map(str::to_owned),
                     prelude,
@@ -146,7 +154,7 @@ impl Stream {
         }
         Stream {
             outlet: outlet.cloned(),
-            request_id: request_id.to_owned(),
+            serial,
         }
     }
 }
@@ -163,9 +171,14 @@ impl Write for Stream {
             ));
         };
         let mut serving = outlet.lock();
-        let Serving { request_id, open } = &mut *serving;
+        let Serving {
+            current,
+            request_id,
+            open,
+            ..
+        } = &mut *serving;
         match open {
-            Some(open) if *request_id == self.request_id => {
+            Some(open) if *current == Some(self.serial) => {
                 open.send(bytes, outlet, request_id).map(|()| bytes.len())
             }
             _ => Err(io::Error::other("the invocation this stream belonged to is over")),
@@ -219,12 +232,16 @@ impl Outlet {
         self.serving.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// From now on this worker serves invocation `request_id`.
-    pub fn begin(&self, request_id: &str) {
+    /// From now on this worker serves invocation `request_id`. Returns its
+    /// number, which its [`Context`](crate::Context) carries.
+    pub fn begin(&self, request_id: &str) -> u64 {
         let mut serving = self.lock();
+        serving.begun += 1;
+        serving.current = Some(serving.begun);
         serving.request_id.clear();
         serving.request_id.push_str(request_id);
         serving.open = None;
+        serving.begun
     }
 
     /// The path a streamed answer to invocation `request_id` is posted to.
@@ -237,30 +254,30 @@ impl Outlet {
         &self.authority
     }
 
-    /// Whether invocation `request_id` opened a stream here.
-    pub fn is_open_for(&self, request_id: &str) -> bool {
+    /// Whether invocation number `serial` opened a stream here.
+    pub fn is_open_for(&self, serial: u64) -> bool {
         let serving = self.lock();
-        serving.request_id == request_id && serving.open.is_some()
+        serving.current == Some(serial) && serving.open.is_some()
     }
 
-    /// Invocation `request_id` is being answered: ends its stream if the
+    /// Invocation number `serial` is being answered: ends its stream if the
     /// function opened one, and returns the API's status for it; `None` if
     /// it did not, and the answer is buffered. `failure` is the function's
     /// error, if any. From now on nothing opens or writes for it.
-    pub fn finish(&self, request_id: &str, failure: Option<&Error>) -> Option<io::Result<u16>> {
-        let open = {
+    pub fn finish(&self, serial: u64, failure: Option<&Error>) -> Option<io::Result<u16>> {
+        let (open, request_id) = {
             let mut serving = self.lock();
-            if serving.request_id != request_id {
+            if serving.current != Some(serial) {
                 return None;
             }
-            serving.request_id.clear();
-            serving.open.take()?
+            serving.current = None;
+            (serving.open.take()?, std::mem::take(&mut serving.request_id))
         };
         if open.socket.is_none() && failure.is_some() {
             // Not a byte sent: the error goes to `/error` like a buffered one.
             return None;
         }
-        Some((open.finish)(open, self, request_id, failure))
+        Some((open.finish)(open, self, &request_id, failure))
     }
 }
 
@@ -670,5 +687,33 @@ mod tests {
         for broken in ["", "HTTP/1.1 20", "SSH-2.0\r\n\r\n", "HTTP/1.1 2x2 No\r\n\r\n"] {
             assert!(read(broken).is_err(), "{broken:?}");
         }
+    }
+
+    /// A retry can come to the same worker with the same request id: a
+    /// stream kept from the first invocation neither opens nor writes in
+    /// the retry's, which is answered buffered. No write here reaches a
+    /// socket (each is refused first), so the address is never dialled.
+    #[test]
+    fn a_stream_belongs_to_its_invocation_not_to_its_request_id() {
+        let outlet = Arc::new(Outlet::new(
+            Arc::default(),
+            SocketAddr::from(([127, 0, 0, 1], 9)),
+            Arc::from("/2018-06-01/runtime/invocation/"),
+            Arc::from("127.0.0.1:9"),
+        ));
+        let first = outlet.begin("same");
+        let mut kept = Stream::open(Some(&outlet), first, None, None);
+        assert!(outlet.is_open_for(first));
+        let failure = Error::new("Function.Failed", "before its first byte");
+        assert!(outlet.finish(first, Some(&failure)).is_none(), "goes to /error");
+
+        let retry = outlet.begin("same");
+        assert_ne!(retry, first);
+        let mut late = Stream::open(Some(&outlet), first, None, None);
+        assert!(!outlet.is_open_for(retry));
+        assert!(late.write(b"late").is_err());
+        assert!(kept.write(b"late").is_err());
+        assert!(!outlet.is_open_for(retry));
+        assert!(outlet.finish(retry, None).is_none(), "buffered");
     }
 }

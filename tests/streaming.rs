@@ -397,6 +397,35 @@ fn a_context_kept_past_its_invocation_streams_nothing() {
     assert!(run.stderr.contains("late write refused"), "\n{run}");
 }
 
+/// The same when the next invocation has the *same* request id, as an
+/// asynchronous retry landing on the same worker does: the kept `Context`
+/// is of an invocation that is over, whatever its id, so the retry is
+/// answered by its own function alone, buffered, once.
+#[test]
+fn a_context_kept_past_its_invocation_streams_nothing_into_its_retry() {
+    let script = Script::new()
+        .invoke("retried", r#"{"late_stream":true,"echo":1}"#)
+        .invoke("retried", r#"{"late_stream_check":true,"echo":2}"#);
+    let run = run(&fake(script), &[]);
+    assert_eq!(run.steps(), happy_steps(&["retried", "retried"]), "\n{run}");
+    let answers: Vec<Value> = run
+        .requests
+        .iter()
+        .filter(|r| r.route() == Route::Response("retried"))
+        .map(json)
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            answer("retried", json!({"echo": 1})),
+            answer("retried", json!({"echo": 2}))
+        ],
+        "\n{run}"
+    );
+    assert!(run.requests.iter().all(|r| !r.chunked), "\n{run}");
+    assert!(run.stderr.contains("late write refused"), "\n{run}");
+}
+
 /// A stream on an invocation with an invocation id echoes it.
 #[test]
 fn the_invocation_id_is_echoed_on_a_stream() {
