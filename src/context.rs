@@ -33,8 +33,9 @@ pub struct Context {
     pub(crate) invocation_id: Option<String>,
     /// Where a streamed answer goes: the serving worker's outlet.
     pub(crate) outlet: Option<Arc<Outlet>>,
-    /// The invocation's number on that outlet, which tells it apart from a
-    /// later one with the same request id (a retry).
+    /// The invocation's serial on that outlet (its number there, from 1),
+    /// which tells it apart from a later one with the same request id (a
+    /// retry).
     pub(crate) serial: u64,
 }
 

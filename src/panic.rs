@@ -41,7 +41,7 @@ enum Running {
     Nothing,
     Init,
     /// Only what an answer needs (request and invocation ids, the outlet and
-    /// the number on it).
+    /// the serial on it).
     Invocation(Context),
     /// The hook answered this thread's invocation (and counted it out of
     /// the invocations in flight): the thread must not answer it, nor

@@ -76,8 +76,8 @@ pub struct Stream {
     /// `None` for a [`Context`](crate::Context) that no runtime handed out
     /// (made in a test): there is nowhere to write.
     outlet: Option<Arc<Outlet>>,
-    /// The invocation the stream belongs to, by its number on the outlet: a
-    /// write after it is over fails.
+    /// The serial of the invocation the stream belongs to: a write after it
+    /// is over fails.
     serial: u64,
 }
 
@@ -97,17 +97,18 @@ pub(crate) struct Outlet {
 /// The invocation a worker serves, and its stream: a stream belongs to it
 /// alone. A `Context` (or a `Stream`) kept past its invocation, on a thread
 /// of the function's, can open or write nothing in a later one's. They are
-/// told apart by number, not by request id: an asynchronous retry comes
-/// again with the same id, possibly to the same worker.
+/// told apart by serial (the invocation's number on this worker, from 1),
+/// not by request id: an asynchronous retry comes again with the same id,
+/// possibly to the same worker.
 #[derive(Default)]
 struct Serving {
-    /// How many invocations this worker has begun.
+    /// How many invocations this worker has begun: the last one's serial.
     begun: u64,
-    /// The number of the one it serves (the `begun`th); `None` once it is
-    /// answered.
-    current: Option<u64>,
+    /// The serial of the invocation it serves; `None` once it is answered.
+    serial: Option<u64>,
     /// Its request id, for the stream's path.
     request_id: String,
+    /// Its stream, once the function opened one.
     open: Option<Open>,
 }
 
@@ -129,7 +130,7 @@ struct Open {
 }
 
 impl Stream {
-    /// Opens the stream of invocation number `serial` in `outlet`, or
+    /// Opens the stream of invocation `serial` in `outlet`, or
     /// returns the one already open (a second `stream_http` keeps the first
     /// one's prelude). Nothing opens once the invocation is answered: the
     /// stream returned then refuses every write.
@@ -141,7 +142,7 @@ impl Stream {
     ) -> Stream {
         if let Some(outlet) = outlet {
             let mut serving = outlet.lock();
-            if serving.current == Some(serial) && serving.open.is_none() {
+            if serving.serial == Some(serial) && serving.open.is_none() {
                 serving.open = Some(Open {
                     invocation_id: invocation_id.map(str::to_owned),
                     prelude,
@@ -172,13 +173,13 @@ impl Write for Stream {
         };
         let mut serving = outlet.lock();
         let Serving {
-            current,
+            serial,
             request_id,
             open,
             ..
         } = &mut *serving;
         match open {
-            Some(open) if *current == Some(self.serial) => {
+            Some(open) if *serial == Some(self.serial) => {
                 open.send(bytes, outlet, request_id).map(|()| bytes.len())
             }
             _ => Err(io::Error::other("the invocation this stream belonged to is over")),
@@ -233,11 +234,11 @@ impl Outlet {
     }
 
     /// From now on this worker serves invocation `request_id`. Returns its
-    /// number, which its [`Context`](crate::Context) carries.
+    /// serial, which its [`Context`](crate::Context) carries.
     pub fn begin(&self, request_id: &str) -> u64 {
         let mut serving = self.lock();
         serving.begun += 1;
-        serving.current = Some(serving.begun);
+        serving.serial = Some(serving.begun);
         serving.request_id.clear();
         serving.request_id.push_str(request_id);
         serving.open = None;
@@ -254,23 +255,23 @@ impl Outlet {
         &self.authority
     }
 
-    /// Whether invocation number `serial` opened a stream here.
+    /// Whether invocation `serial` opened a stream here.
     pub fn is_open_for(&self, serial: u64) -> bool {
         let serving = self.lock();
-        serving.current == Some(serial) && serving.open.is_some()
+        serving.serial == Some(serial) && serving.open.is_some()
     }
 
-    /// Invocation number `serial` is being answered: ends its stream if the
+    /// Invocation `serial` is being answered: ends its stream if the
     /// function opened one, and returns the API's status for it; `None` if
     /// it did not, and the answer is buffered. `failure` is the function's
     /// error, if any. From now on nothing opens or writes for it.
     pub fn finish(&self, serial: u64, failure: Option<&Error>) -> Option<io::Result<u16>> {
         let (open, request_id) = {
             let mut serving = self.lock();
-            if serving.current != Some(serial) {
+            if serving.serial != Some(serial) {
                 return None;
             }
-            serving.current = None;
+            serving.serial = None;
             (serving.open.take()?, std::mem::take(&mut serving.request_id))
         };
         if open.socket.is_none() && failure.is_some() {
@@ -690,9 +691,11 @@ mod tests {
     }
 
     /// A retry can come to the same worker with the same request id: a
-    /// stream kept from the first invocation neither opens nor writes in
-    /// the retry's, which is answered buffered. No write here reaches a
-    /// socket (each is refused first), so the address is never dialled.
+    /// stream kept from the first invocation neither opens the retry's
+    /// stream nor writes into it once the retry opened its own. Each late
+    /// write must be refused as over; one let through would dial the
+    /// outlet's address (the discard port, where nothing listens) and fail
+    /// otherwise, or not at all.
     #[test]
     fn a_stream_belongs_to_its_invocation_not_to_its_request_id() {
         let outlet = Arc::new(Outlet::new(
@@ -701,19 +704,34 @@ mod tests {
             Arc::from("/2018-06-01/runtime/invocation/"),
             Arc::from("127.0.0.1:9"),
         ));
+        let refused = |stream: &mut Stream| {
+            let error = stream.write(b"late").expect_err("a late write is refused");
+            assert_eq!(error.kind(), io::ErrorKind::Other, "{error}");
+            assert!(error.to_string().contains("is over"), "{error}");
+        };
+        let failure = Error::new("Function.Failed", "before its first byte");
+
         let first = outlet.begin("same");
         let mut kept = Stream::open(Some(&outlet), first, None, None);
         assert!(outlet.is_open_for(first));
-        let failure = Error::new("Function.Failed", "before its first byte");
         assert!(outlet.finish(first, Some(&failure)).is_none(), "goes to /error");
 
         let retry = outlet.begin("same");
         assert_ne!(retry, first);
         let mut late = Stream::open(Some(&outlet), first, None, None);
-        assert!(!outlet.is_open_for(retry));
-        assert!(late.write(b"late").is_err());
-        assert!(kept.write(b"late").is_err());
-        assert!(!outlet.is_open_for(retry));
-        assert!(outlet.finish(retry, None).is_none(), "buffered");
+        assert!(
+            !outlet.is_open_for(retry),
+            "a late open opened the retry's stream"
+        );
+        refused(&mut late);
+
+        let _own = Stream::open(Some(&outlet), retry, None, None);
+        assert!(outlet.is_open_for(retry) && !outlet.is_open_for(first));
+        refused(&mut kept);
+        refused(&mut late);
+        // Not a byte of the retry's sent: its failure goes to /error, and
+        // nothing was dialled.
+        assert!(outlet.finish(retry, Some(&failure)).is_none());
+        refused(&mut kept);
     }
 }
